@@ -1,0 +1,175 @@
+//! The instance catalog: TOML files under `instances/`, compiled into the binary so a run needs
+//! no checkout. Prices carry their date and source so old results can be re-priced.
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::error::input;
+
+/// The catalog files, embedded at build time.
+const FILES: &[(&str, &str)] = &[
+    (
+        "instances/local.toml",
+        include_str!("../../instances/local.toml"),
+    ),
+    (
+        "instances/aws.toml",
+        include_str!("../../instances/aws.toml"),
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    pub name: String,
+    pub provider: String,
+    pub region: Option<String>,
+    pub vcpu: Option<u32>,
+    pub ram_gib: Option<f64>,
+    pub gpu_model: Option<String>,
+    #[serde(default)]
+    pub gpu_count: u32,
+    pub gpu_mem_gib: Option<f64>,
+    pub price_usd_per_hour: Option<f64>,
+    pub spot_usd_per_hour: Option<f64>,
+    pub spot_sampled: Option<String>,
+    pub price_date: Option<String>,
+    pub source: Option<String>,
+    /// `current` or `retired`.
+    pub status: String,
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    instance: Vec<Instance>,
+}
+
+/// The hourly price a run is charged at, and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Price {
+    pub usd_per_hour: f64,
+    /// `on-demand` (catalog) or `user` (`--price`).
+    pub kind: &'static str,
+    pub date: Option<String>,
+}
+
+impl Instance {
+    /// The price to charge: `--price` when given, else the catalog's on-demand price, else none.
+    pub fn price(&self, user: Option<f64>) -> Option<Price> {
+        match user {
+            Some(p) => Some(Price {
+                usd_per_hour: p,
+                kind: "user",
+                date: None,
+            }),
+            None => self.price_usd_per_hour.map(|p| Price {
+                usd_per_hour: p,
+                kind: "on-demand",
+                date: self.price_date.clone(),
+            }),
+        }
+    }
+
+    /// `1× NVIDIA T4`, or `None` for an instance without GPUs.
+    pub fn gpu_summary(&self) -> Option<String> {
+        self.gpu_model
+            .as_ref()
+            .map(|m| format!("{}× {m}", self.gpu_count))
+    }
+}
+
+/// Every catalog entry, in file order.
+pub fn all() -> Result<Vec<Instance>> {
+    let mut out = Vec::new();
+    for (path, text) in FILES {
+        let file: File = toml::from_str(text).with_context(|| format!("catalog file {path}"))?;
+        out.extend(file.instance);
+    }
+    Ok(out)
+}
+
+/// The entry called `name`; an unknown name is an input error that suggests close names.
+pub fn lookup(name: &str) -> Result<Instance> {
+    let all = all()?;
+    if let Some(i) = all.iter().find(|i| i.name == name) {
+        return Ok(i.clone());
+    }
+    let mut close: Vec<(f64, &str)> = all
+        .iter()
+        .map(|i| {
+            (
+                strsim::jaro_winkler(&name.to_lowercase(), &i.name),
+                i.name.as_str(),
+            )
+        })
+        .filter(|(score, _)| *score > 0.75)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let hint = if close.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = close.iter().take(5).map(|(_, n)| *n).collect();
+        format!("; did you mean {}?", names.join(", "))
+    };
+    input(format!(
+        "unknown instance {name:?}{hint} (`gpubench instances` lists the catalog; \
+         `--instance local` with `--price USD` prices any other machine)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_parses_with_unique_names_and_dated_prices() {
+        let all = all().unwrap();
+        assert_eq!(all.iter().filter(|i| i.provider == "aws").count(), 16);
+        let mut names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        for i in all.iter().filter(|i| i.price_usd_per_hour.is_some()) {
+            assert!(
+                i.price_date.is_some() && i.source.is_some(),
+                "{} lacks a date or source",
+                i.name
+            );
+            assert!(
+                ["current", "retired"].contains(&i.status.as_str()),
+                "{}",
+                i.name
+            );
+        }
+    }
+
+    #[test]
+    fn p3_is_a_retired_v100_at_3_06() {
+        let p3 = lookup("p3.2xlarge").unwrap();
+        assert_eq!(p3.status, "retired");
+        assert_eq!(
+            p3.gpu_summary().as_deref(),
+            Some("1× NVIDIA Tesla V100 SXM2 16GB")
+        );
+        let price = p3.price(None).unwrap();
+        assert_eq!((price.usd_per_hour, price.kind), (3.06, "on-demand"));
+        assert_eq!(price.date.as_deref(), Some("2026-01-21"));
+        assert_eq!(p3.price(Some(1.5)).unwrap().kind, "user");
+    }
+
+    #[test]
+    fn local_has_no_price_unless_given() {
+        let local = lookup("local").unwrap();
+        assert_eq!(local.price(None), None);
+        assert_eq!(local.price(Some(0.2)).unwrap().usd_per_hour, 0.2);
+    }
+
+    #[test]
+    fn unknown_names_suggest_close_ones() {
+        let err = lookup("g4dn.xlarg").unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 2);
+        assert!(err.to_string().contains("g4dn.xlarge"), "{err}");
+    }
+}
