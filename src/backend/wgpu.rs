@@ -1,0 +1,69 @@
+//! burn's wgpu backend: Vulkan on Linux and Windows, Metal on macOS (what cubecl's automatic
+//! graphics API picks), including software Vulkan such as Mesa's lavapipe.
+
+use anyhow::Result;
+use burn::backend::wgpu::WgpuDevice;
+use burn::backend::{Autodiff, Wgpu as BurnWgpu};
+
+use super::{ComputeBackend, DeviceInfo, run_on};
+use crate::train::{Job, Outcome};
+
+pub struct Wgpu;
+
+/// The API cubecl uses with its automatic choice on this platform.
+fn api() -> ::wgpu::Backends {
+    if cfg!(target_os = "macos") {
+        ::wgpu::Backends::METAL
+    } else {
+        ::wgpu::Backends::VULKAN
+    }
+}
+
+impl ComputeBackend for Wgpu {
+    fn name(&self) -> &'static str {
+        "wgpu"
+    }
+
+    fn probe(&self) -> Result<DeviceInfo, String> {
+        let instance = ::wgpu::Instance::new(::wgpu::InstanceDescriptor {
+            backends: api(),
+            ..::wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        if pollster::block_on(instance.enumerate_adapters(api())).is_empty() {
+            return Err(format!(
+                "no {api:?} adapter: install a GPU driver with {api:?} support \
+                 (without a GPU on Linux: apt-get install mesa-vulkan-drivers libvulkan1)",
+                api = api()
+            ));
+        }
+        // The same request cubecl makes for its default device, so the probe names that device.
+        let adapter =
+            pollster::block_on(instance.request_adapter(&::wgpu::RequestAdapterOptions {
+                power_preference: ::wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+            }))
+            .map_err(|e| format!("no usable adapter: {e}"))?;
+        let info = adapter.get_info();
+        let kind = match info.device_type {
+            ::wgpu::DeviceType::DiscreteGpu => "discrete-gpu",
+            ::wgpu::DeviceType::IntegratedGpu => "integrated-gpu",
+            ::wgpu::DeviceType::VirtualGpu => "virtual-gpu",
+            ::wgpu::DeviceType::Cpu => "cpu",
+            ::wgpu::DeviceType::Other => "other",
+        };
+        Ok(DeviceInfo {
+            name: info.name,
+            kind: kind.into(),
+            driver: Some(
+                format!("{:?} {} {}", info.backend, info.driver, info.driver_info)
+                    .trim()
+                    .to_string(),
+            ),
+        })
+    }
+
+    fn train(&self, job: &Job) -> Result<Outcome> {
+        run_on::<Autodiff<BurnWgpu>>(&WgpuDevice::DefaultDevice, job)
+    }
+}

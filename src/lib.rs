@@ -1,0 +1,9 @@
+//! gpubench: train the same CNNs on every backend a machine offers, time each phase, price it.
+
+pub mod backend;
+pub mod cli;
+pub mod error;
+pub mod instance;
+pub mod record;
+pub mod train;
+pub mod workload;

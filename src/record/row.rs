@@ -1,0 +1,217 @@
+//! Rows of `runs.csv` and `epochs.csv`, and the numbers derived from what a run measured.
+
+use serde::{Deserialize, Serialize};
+
+use super::{SCHEMA_VERSION, Status};
+use crate::backend::DeviceInfo;
+use crate::instance::host::Host;
+use crate::instance::{Instance, Price};
+use crate::train::Outcome;
+
+/// burn is pinned to exactly this version in Cargo.toml.
+pub const BURN_VERSION: &str = "0.21.0";
+
+/// One row of `runs.csv`; the field order is the column order of the CSV contract.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub started_at: String,
+    pub status: Status,
+    pub error: Option<String>,
+    pub instance: String,
+    pub instance_source: String,
+    pub provider: Option<String>,
+    pub region: Option<String>,
+    pub price_usd_per_hour: Option<f64>,
+    pub price_kind: Option<String>,
+    pub price_date: Option<String>,
+    pub backend: String,
+    pub device_name: Option<String>,
+    pub device_kind: Option<String>,
+    pub driver: Option<String>,
+    pub workload: String,
+    pub model: String,
+    pub params: Option<usize>,
+    pub flops_per_image: Option<u64>,
+    pub dataset: Option<String>,
+    pub dataset_sha256: Option<String>,
+    pub n_train: Option<usize>,
+    pub n_val: Option<usize>,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub repeat: usize,
+    pub seed: u64,
+    pub device_init_s: Option<f64>,
+    pub data_load_s: Option<f64>,
+    pub model_init_s: Option<f64>,
+    pub warmup_s: Option<f64>,
+    pub train_s: Option<f64>,
+    pub eval_s: Option<f64>,
+    pub init_s: Option<f64>,
+    pub total_s: Option<f64>,
+    pub epoch_s_median: Option<f64>,
+    pub images_per_s: Option<f64>,
+    pub achieved_tflops: Option<f64>,
+    pub mfu: Option<f64>,
+    pub final_train_loss: Option<f64>,
+    pub val_loss: Option<f64>,
+    pub val_metric_name: Option<String>,
+    pub val_metric: Option<f64>,
+    pub cost_usd: Option<f64>,
+    pub cost_per_epoch_usd: Option<f64>,
+    pub gpubench_version: String,
+    pub git_sha: Option<String>,
+    pub burn_version: String,
+    pub os: Option<String>,
+    pub cpu_model: Option<String>,
+    pub cpu_cores: Option<usize>,
+    pub mem_gib: Option<f64>,
+}
+
+/// One row of `epochs.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochRow {
+    pub run_id: String,
+    pub workload: String,
+    pub backend: String,
+    pub batch_size: usize,
+    pub repeat: usize,
+    pub epoch: usize,
+    /// Training seconds of the epoch (the first includes the warm-up step; eval excluded).
+    pub seconds: f64,
+    pub train_loss: f64,
+    pub val_metric: Option<f64>,
+}
+
+/// What every row of one `gpubench run` shares.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub run_id: String,
+    pub instance: Instance,
+    /// How the instance was named: `cli` for `--instance NAME`.
+    pub instance_source: String,
+    pub price: Option<Price>,
+    pub host: Host,
+    pub epochs: usize,
+    pub seed: u64,
+}
+
+/// Which of a run's measurements one row describes.
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'a> {
+    pub backend: &'a str,
+    pub batch_size: usize,
+    pub repeat: usize,
+}
+
+impl RunRow {
+    pub fn new(
+        ctx: &Context,
+        key: Key,
+        started_at: String,
+        device: Option<&DeviceInfo>,
+        o: &Outcome,
+    ) -> Self {
+        let p = &o.phases;
+        let epoch_s_median = steady_epoch_median(o);
+        let images_per_s = match (o.steady_images, p.train_s) {
+            (n, Some(t)) if n > 0 && t > 0.0 => Some(n as f64 / t),
+            _ => None,
+        };
+        let usd_per_s = ctx.price.as_ref().map(|p| p.usd_per_hour / 3600.0);
+        Self {
+            schema_version: SCHEMA_VERSION,
+            run_id: ctx.run_id.clone(),
+            started_at,
+            status: o.status,
+            error: o.error.clone(),
+            instance: ctx.instance.name.clone(),
+            instance_source: ctx.instance_source.clone(),
+            provider: Some(ctx.instance.provider.clone()),
+            region: ctx.instance.region.clone(),
+            price_usd_per_hour: ctx.price.as_ref().map(|p| p.usd_per_hour),
+            price_kind: ctx.price.as_ref().map(|p| p.kind.to_string()),
+            price_date: ctx.price.as_ref().and_then(|p| p.date.clone()),
+            backend: key.backend.to_string(),
+            device_name: device.map(|d| d.name.clone()),
+            device_kind: device.map(|d| d.kind.clone()),
+            driver: device.and_then(|d| d.driver.clone()),
+            workload: o.workload.to_string(),
+            model: o.model.to_string(),
+            params: o.params,
+            flops_per_image: Some(o.flops_per_image),
+            dataset: o.dataset.map(str::to_string),
+            dataset_sha256: o.dataset_sha256.clone(),
+            n_train: o.n_train,
+            n_val: o.n_val,
+            batch_size: key.batch_size,
+            epochs: ctx.epochs,
+            repeat: key.repeat,
+            seed: ctx.seed,
+            device_init_s: p.device_init_s,
+            data_load_s: p.data_load_s,
+            model_init_s: p.model_init_s,
+            warmup_s: p.warmup_s,
+            train_s: p.train_s,
+            eval_s: p.eval_s,
+            init_s: p.init_s(),
+            total_s: o.total_s,
+            epoch_s_median,
+            images_per_s,
+            achieved_tflops: images_per_s.map(|ips| ips * o.flops_per_image as f64 / 1e12),
+            // Needs the device's peak FLOP/s, which the catalog does not hold yet.
+            mfu: None,
+            final_train_loss: o.epochs.last().map(|e| e.train_loss),
+            val_loss: o.val_loss,
+            val_metric_name: Some(o.val_metric_name.to_string()),
+            val_metric: o.val_metric,
+            cost_usd: usd_per_s.zip(o.total_s).map(|(r, t)| r * t),
+            cost_per_epoch_usd: usd_per_s.zip(epoch_s_median).map(|(r, t)| r * t),
+            gpubench_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_sha: option_env!("GPUBENCH_GIT_SHA")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            burn_version: BURN_VERSION.to_string(),
+            os: ctx.host.os.clone(),
+            cpu_model: Some(ctx.host.cpu_model.clone()),
+            cpu_cores: Some(ctx.host.cpu_cores),
+            mem_gib: Some((ctx.host.mem_gib * 100.0).round() / 100.0),
+        }
+    }
+}
+
+impl EpochRow {
+    pub fn all(ctx: &Context, key: Key, o: &Outcome) -> Vec<Self> {
+        o.epochs
+            .iter()
+            .map(|e| Self {
+                run_id: ctx.run_id.clone(),
+                workload: o.workload.to_string(),
+                backend: key.backend.to_string(),
+                batch_size: key.batch_size,
+                repeat: key.repeat,
+                epoch: e.epoch,
+                seconds: e.seconds,
+                train_loss: e.train_loss,
+                val_metric: e.val_metric,
+            })
+            .collect()
+    }
+}
+
+/// Median training time of the steady epochs (all but the first, which holds the warm-up
+/// step). Empty with fewer than two epochs: a steady epoch was never measured.
+pub fn steady_epoch_median(o: &Outcome) -> Option<f64> {
+    let mut s: Vec<f64> = o.epochs.iter().skip(1).map(|e| e.seconds).collect();
+    if s.is_empty() {
+        return None;
+    }
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    Some(if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    })
+}

@@ -1,0 +1,65 @@
+//! The end-of-run table on stdout: one line per run, the numbers a user compares first.
+
+use std::io::{self, Write};
+
+use super::{RunRow, Status};
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or("-".into(), |s| format!("{s:.2}"))
+}
+
+/// A table of `rows`: phases in seconds, throughput and cost; reasons for runs that did not finish.
+pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<10} {:<7} {:>5} {:>3} {:<11} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+        "workload",
+        "backend",
+        "batch",
+        "rep",
+        "status",
+        "init_s",
+        "warmup_s",
+        "epoch_s",
+        "img/s",
+        "metric",
+        "cost_usd"
+    )?;
+    for r in rows {
+        let metric = match (&r.val_metric_name, r.val_metric) {
+            (Some(n), Some(v)) if n == "accuracy" => format!("{:.1}%", v * 100.0),
+            (Some(_), Some(v)) => format!("{v:.2}px"),
+            _ => "-".into(),
+        };
+        writeln!(
+            out,
+            "{:<10} {:<7} {:>5} {:>3} {:<11} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+            r.workload,
+            r.backend,
+            r.batch_size,
+            r.repeat,
+            r.status.as_str(),
+            secs(r.init_s),
+            secs(r.warmup_s),
+            secs(r.epoch_s_median),
+            r.images_per_s.map_or("-".into(), |v| format!("{v:.1}")),
+            metric,
+            r.cost_usd.map_or("-".into(), |c| format!("{c:.5}")),
+        )?;
+        if r.status != Status::Ok {
+            if let Some(e) = &r.error {
+                writeln!(
+                    out,
+                    "    {}: {}",
+                    r.status.as_str(),
+                    e.lines().next().unwrap_or_default()
+                )?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "init_s = device init + model init + warm-up (first step: kernel compile/autotune); \
+         epoch_s = median of epochs 2..N; the first run of each backend in a process compiles cold."
+    )
+}

@@ -1,0 +1,349 @@
+//! The training loop, generic over burn backend and workload, split into timed phases.
+
+mod phase;
+
+pub use phase::{Phases, Stopwatch};
+
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use burn::module::{AutodiffModule, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+
+use crate::record::Status;
+use crate::workload::{DataSource, Dataset, EvalSums, Info, Workload};
+
+/// Adam's step size for both workloads (Keras' default, which the seeds used).
+const LEARNING_RATE: f64 = 1e-3;
+/// Share of the data held out for validation.
+const VAL_FRACTION: f64 = 0.2;
+
+/// What one run trains: a workload on a data source with one batch size.
+#[derive(Debug, Clone)]
+pub struct Job<'a> {
+    pub workload: &'a str,
+    pub data: &'a DataSource,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    /// Shown on the progress bar, e.g. `keypoints/cpu b32 #0`.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochStats {
+    pub epoch: usize,
+    /// Training time of the epoch; the first includes the warm-up step. Evaluation is excluded.
+    pub seconds: f64,
+    pub train_loss: f64,
+    pub val_metric: Option<f64>,
+}
+
+/// Everything a run measured. Fields stay `None` where the run never got to measure them.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Status,
+    pub error: Option<String>,
+    pub workload: &'static str,
+    pub model: &'static str,
+    pub params: Option<usize>,
+    pub flops_per_image: u64,
+    pub dataset: Option<&'static str>,
+    pub dataset_sha256: Option<String>,
+    pub n_train: Option<usize>,
+    pub n_val: Option<usize>,
+    pub phases: Phases,
+    pub total_s: Option<f64>,
+    pub epochs: Vec<EpochStats>,
+    /// Images trained on after the warm-up step, the numerator of images/s.
+    pub steady_images: usize,
+    pub val_loss: Option<f64>,
+    pub val_metric_name: &'static str,
+    pub val_metric: Option<f64>,
+}
+
+impl Outcome {
+    /// An outcome with nothing measured yet, for a run that could not start or that failed.
+    pub fn empty(w: &Info, status: Status, error: Option<String>) -> Self {
+        Self {
+            status,
+            error,
+            workload: w.name,
+            model: w.model,
+            params: None,
+            flops_per_image: w.flops_per_image,
+            dataset: None,
+            dataset_sha256: None,
+            n_train: None,
+            n_val: None,
+            phases: Phases::default(),
+            total_s: None,
+            epochs: Vec::new(),
+            steady_images: 0,
+            val_loss: None,
+            val_metric_name: w.metric_name,
+            val_metric: None,
+        }
+    }
+}
+
+/// Number of training images for a dataset of `n`: what the batch size must not exceed.
+pub fn n_train(n: usize) -> usize {
+    n - n_val(n)
+}
+
+fn n_val(n: usize) -> usize {
+    ((n as f64 * VAL_FRACTION).round() as usize).clamp(1, n.saturating_sub(1).max(1))
+}
+
+/// The optimizer both workloads train with.
+pub fn optimizer<B: AutodiffBackend, W: Workload>() -> impl Optimizer<W::Model<B>, B>
+where
+    W::Model<B>: AutodiffModule<B>,
+{
+    AdamConfig::new().init::<B, W::Model<B>>()
+}
+
+/// Trains `w` on `device` for `job`, timing each phase. Errors during the run become
+/// `status=failed` with whatever was measured before them.
+pub fn train<B, W>(w: W, device: &B::Device, job: &Job) -> Outcome
+where
+    B: AutodiffBackend,
+    W: Workload,
+    W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
+{
+    let mut out = Outcome::empty(&Info::of(&w), Status::Ok, None);
+    let mut sw = Stopwatch::<B>::start(device);
+    if let Err(e) = run_phases(w, device, job, &mut out, &mut sw) {
+        out.status = Status::Failed;
+        out.error = Some(format!("{e:#}"));
+    }
+    out.total_s = Some(sw.total());
+    out
+}
+
+fn run_phases<B, W>(
+    w: W,
+    device: &B::Device,
+    job: &Job,
+    out: &mut Outcome,
+    sw: &mut Stopwatch<B>,
+) -> Result<()>
+where
+    B: AutodiffBackend,
+    W: Workload,
+    W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
+{
+    // Device init: the backend starts lazily, so make it run (and read back) one tiny op.
+    read::<B, 1>(Tensor::<B, 1>::ones([2], device).sum())?;
+    out.phases.device_init_s = Some(sw.lap()?);
+
+    let data = job.data.load(&w, job.seed)?;
+    let n = data.len(w.target_len());
+    let (train_idx, val_idx) = split(n, job.seed);
+    if train_idx.len() < job.batch_size {
+        anyhow::bail!(
+            "{} training images, fewer than one batch of {}",
+            train_idx.len(),
+            job.batch_size
+        );
+    }
+    out.dataset = Some(data.kind);
+    out.dataset_sha256 = Some(data.sha256_prefix());
+    out.n_train = Some(train_idx.len());
+    out.n_val = Some(val_idx.len());
+    out.phases.data_load_s = Some(sw.lap()?);
+
+    B::seed(device, job.seed);
+    let mut model = w.init::<B>(device);
+    model.visit(&mut Materialize); // burn initialises parameters lazily; do it inside this phase
+    let mut optim = optimizer::<B, W>();
+    out.params = Some(model.num_params());
+    out.phases.model_init_s = Some(sw.lap()?);
+
+    let b = job.batch_size;
+    let steps = train_idx.len() / b; // the last partial batch is dropped: shapes never change
+    let bar = progress(job, steps);
+    let (mut train_s, mut eval_s) = (0.0, 0.0);
+    for epoch in 1..=job.epochs {
+        let mut order = train_idx.clone();
+        order.shuffle(&mut crate::workload::rng(job.seed, 1000 + epoch as u64));
+        let mut epoch_s = 0.0;
+        let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
+        for idx in order.chunks_exact(b).take(steps) {
+            let (x, y, mask) = batch::<B, W>(&w, &data, idx, device);
+            let loss;
+            (model, loss) = step(&w, model, &mut optim, x, y, mask);
+            loss_sum = Some(match loss_sum {
+                Some(sum) => sum + loss,
+                None => loss,
+            });
+            if out.phases.warmup_s.is_none() {
+                let s = sw.lap()?;
+                out.phases.warmup_s = Some(s);
+                epoch_s += s;
+                bar.set_message(format!("{} training", job.label));
+            }
+            bar.inc(1);
+        }
+        let train_loss =
+            read::<B::InnerBackend, 1>(loss_sum.expect("at least one step"))? / steps as f64;
+        let s = sw.lap()?;
+        epoch_s += s;
+        train_s += s;
+        out.phases.train_s = Some(train_s);
+        out.steady_images = (epoch * steps - 1) * b;
+        if !train_loss.is_finite() {
+            out.status = Status::Diverged;
+            out.error = Some(format!(
+                "training loss became {train_loss} in epoch {epoch}"
+            ));
+            out.epochs.push(EpochStats {
+                epoch,
+                seconds: epoch_s,
+                train_loss,
+                val_metric: None,
+            });
+            bar.finish_and_clear();
+            return Ok(());
+        }
+
+        let sums = evaluate::<B::InnerBackend, W>(&w, &model.valid(), &data, &val_idx, b, device)?;
+        eval_s += sw.lap()?;
+        out.phases.eval_s = Some(eval_s);
+        out.val_loss = Some(sums.loss_sum / sums.loss_count);
+        out.val_metric = Some(w.metric(&sums));
+        out.epochs.push(EpochStats {
+            epoch,
+            seconds: epoch_s,
+            train_loss,
+            val_metric: out.val_metric,
+        });
+        bar.set_message(format!("{} epoch {epoch}: loss {train_loss:.4}", job.label));
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// One optimizer step on one batch; returns the updated model and the batch loss (detached).
+pub fn step<B, W, O>(
+    w: &W,
+    model: W::Model<B>,
+    optim: &mut O,
+    x: Tensor<B, 4>,
+    y: Tensor<B, 2>,
+    mask: Tensor<B, 2>,
+) -> (W::Model<B>, Tensor<B::InnerBackend, 1>)
+where
+    B: AutodiffBackend,
+    W: Workload,
+    W::Model<B>: AutodiffModule<B>,
+    O: Optimizer<W::Model<B>, B>,
+{
+    let loss = w.loss(w.forward(&model, x), y, mask);
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optim.step(LEARNING_RATE, model, grads), loss.inner())
+}
+
+/// Validation pass on the inference model. The last batch is padded to full size (shapes stay
+/// fixed) and the padding is left out of the sums.
+fn evaluate<B: Backend, W: Workload>(
+    w: &W,
+    model: &W::Model<B>,
+    data: &Dataset,
+    val_idx: &[usize],
+    b: usize,
+    device: &B::Device,
+) -> Result<EvalSums> {
+    let t = w.target_len();
+    let mut sums = EvalSums::default();
+    for chunk in val_idx.chunks(b) {
+        let padded: Vec<usize> = chunk.iter().copied().cycle().take(b).collect();
+        let (x, _, _) = batch::<B, W>(w, data, &padded, device);
+        let pred = w.forward(model, x).into_data_async();
+        let pred = pollster::block_on(pred).map_err(|e| anyhow!("reading predictions: {e}"))?;
+        let pred = pred
+            .to_vec::<f32>()
+            .map_err(|e| anyhow!("reading predictions: {e:?}"))?;
+        let per_image = pred.len() / b;
+        let real = chunk.len();
+        sums.add(w.eval(
+            &pred[..real * per_image],
+            &gather(&data.y, t, chunk),
+            &gather(&data.mask, t, chunk),
+        ));
+    }
+    Ok(sums)
+}
+
+/// One batch uploaded to the device: one host→device copy each for images, targets and mask.
+pub fn batch<B: Backend, W: Workload>(
+    w: &W,
+    data: &Dataset,
+    idx: &[usize],
+    device: &B::Device,
+) -> (Tensor<B, 4>, Tensor<B, 2>, Tensor<B, 2>) {
+    let [c, h, wd] = w.input_shape();
+    let t = w.target_len();
+    let b = idx.len();
+    let x = TensorData::new(gather(&data.x, c * h * wd, idx), [b, c, h, wd]);
+    let y = TensorData::new(gather(&data.y, t, idx), [b, t]);
+    let m = TensorData::new(gather(&data.mask, t, idx), [b, t]);
+    (
+        Tensor::from_data(x, device),
+        Tensor::from_data(y, device),
+        Tensor::from_data(m, device),
+    )
+}
+
+fn gather(src: &[f32], row: usize, idx: &[usize]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(row * idx.len());
+    for &i in idx {
+        out.extend_from_slice(&src[i * row..(i + 1) * row]);
+    }
+    out
+}
+
+/// A seeded split: shuffled indices, the last `VAL_FRACTION` held out.
+fn split(n: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut crate::workload::rng(seed, 999));
+    let val = idx.split_off(n - n_val(n));
+    (idx, val)
+}
+
+/// Reads a one-element tensor back to the host (this waits for the device).
+fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<f64> {
+    let data = t
+        .try_into_data()
+        .map_err(|e| anyhow!("reading a value from the device: {e}"))?;
+    let v = data
+        .to_vec::<f32>()
+        .map_err(|e| anyhow!("reading a value from the device: {e:?}"))?;
+    Ok(f64::from(v[0]))
+}
+
+fn progress(job: &Job, steps: usize) -> ProgressBar {
+    let bar = ProgressBar::new((steps * job.epochs) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} steps, {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("{} warm-up (compiling kernels)", job.label));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Touches every float parameter so lazily initialised weights exist before timing moves on.
+struct Materialize;
+
+impl<B: Backend> ModuleVisitor<B> for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}

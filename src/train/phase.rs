@@ -1,0 +1,56 @@
+//! Wall-clock phases, each closed by a device sync so no queued GPU work leaks into the next.
+
+use std::time::Instant;
+
+use anyhow::{Result, anyhow};
+use burn::prelude::Backend;
+
+/// Seconds per phase; `None` for a phase the run never reached.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Phases {
+    pub device_init_s: Option<f64>,
+    pub data_load_s: Option<f64>,
+    pub model_init_s: Option<f64>,
+    pub warmup_s: Option<f64>,
+    pub train_s: Option<f64>,
+    pub eval_s: Option<f64>,
+}
+
+impl Phases {
+    /// Time paid before steady training: device init + model init + first step.
+    pub fn init_s(&self) -> Option<f64> {
+        Some(self.device_init_s? + self.model_init_s? + self.warmup_s?)
+    }
+}
+
+/// Measures the time since the last lap, after waiting for the device to finish.
+pub struct Stopwatch<'a, B: Backend> {
+    device: &'a B::Device,
+    start: Instant,
+    last: Instant,
+}
+
+impl<'a, B: Backend> Stopwatch<'a, B> {
+    pub fn start(device: &'a B::Device) -> Self {
+        let now = Instant::now();
+        Self {
+            device,
+            start: now,
+            last: now,
+        }
+    }
+
+    /// Syncs the device, then returns the seconds since the previous lap.
+    pub fn lap(&mut self) -> Result<f64> {
+        B::sync(self.device).map_err(|e| anyhow!("device sync failed: {e}"))?;
+        let now = Instant::now();
+        let s = (now - self.last).as_secs_f64();
+        self.last = now;
+        Ok(s)
+    }
+
+    /// Seconds since `start`, without a sync (call after a lap).
+    pub fn total(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+}
