@@ -21,6 +21,7 @@ impl ComputeBackend for Cpu {
             name: host.cpu_model,
             kind: "cpu".into(),
             driver: None,
+            max_buffer_bytes: None,
         })
     }
 

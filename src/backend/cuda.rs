@@ -54,6 +54,7 @@ impl ComputeBackend for Cuda {
             name,
             kind: "discrete-gpu".into(),
             driver,
+            max_buffer_bytes: None,
         })
     }
 

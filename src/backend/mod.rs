@@ -11,7 +11,7 @@ use anyhow::{Result, anyhow};
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::train::{Job, Outcome};
-use crate::workload::{self, Workload, WorkloadVisitor};
+use crate::workload::{self, Info, Workload, WorkloadVisitor};
 
 /// Every backend gpubench knows, in the order runs use them.
 pub const ALL: &[&dyn ComputeBackend] = &[&cuda::Cuda, &wgpu::Wgpu, &cpu::Cpu];
@@ -23,6 +23,28 @@ pub struct DeviceInfo {
     /// `discrete-gpu`, `integrated-gpu`, `virtual-gpu`, `cpu` or `other`.
     pub kind: String,
     pub driver: Option<String>,
+    /// The largest buffer a kernel may bind (wgpu's `max_storage_buffer_binding_size`), where
+    /// the device has such a limit.
+    pub max_buffer_bytes: Option<u64>,
+}
+
+impl DeviceInfo {
+    /// Why a batch of `batch` images of workload `w` cannot run on this device, if it cannot:
+    /// checked up front so an oversized batch is a clear reason, not a panic in a driver thread.
+    pub fn check_fits(&self, w: &Info, batch: usize) -> Result<(), String> {
+        let need = 4 * batch as u64 * w.largest_activation;
+        match self.max_buffer_bytes {
+            Some(limit) if need > limit => Err(format!(
+                "batch {batch} of {} needs a {:.0} MiB activation buffer; {} binds at most {:.0} MiB \
+                 per buffer: use a smaller --batch-size",
+                w.name,
+                need as f64 / 1048576.0,
+                self.name,
+                limit as f64 / 1048576.0
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 pub trait ComputeBackend: Sync {
@@ -85,4 +107,27 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     } else {
         "unknown panic".to_string()
     }
+}
+
+/// Replaces the default panic report with one line per distinct message: a failing device
+/// thread in burn repeats the same panic hundreds of times, and the run records it anyway.
+pub fn report_panics_once() {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    std::panic::set_hook(Box::new(|info| {
+        let msg = panic_message(info.payload());
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.get_or_insert_with(HashSet::new).insert(msg.clone()) {
+            let thread = std::thread::current()
+                .name()
+                .unwrap_or("unnamed")
+                .to_string();
+            let at = info
+                .location()
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default();
+            eprintln!("panic in thread '{thread}'{at}: {msg}");
+        }
+    }));
 }

@@ -60,6 +60,7 @@ impl ComputeBackend for Wgpu {
                     .trim()
                     .to_string(),
             ),
+            max_buffer_bytes: Some(adapter.limits().max_storage_buffer_binding_size),
         })
     }
 

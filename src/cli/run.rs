@@ -7,7 +7,7 @@ use rand::Rng;
 use super::RunArgs;
 use crate::backend;
 use crate::error::input;
-use crate::instance::catalog;
+use crate::instance;
 use crate::instance::host::Host;
 use crate::record::{self, Context, EPOCHS_FILE, EpochRow, Key, RUNS_FILE, RunRow, Status};
 use crate::train::{self, Job, Outcome};
@@ -15,14 +15,8 @@ use crate::workload::{self, DataSource};
 
 pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     // Everything that can be wrong with the input is checked before the first row is written.
-    let instance = catalog::lookup(&args.instance)?;
-    if let Some(p) = args.price {
-        if !(p.is_finite() && p >= 0.0) {
-            return input(format!(
-                "--price {p}: expected a non-negative number of USD per hour"
-            ));
-        }
-    }
+    let (instance, instance_source) = instance::resolve(&args.instance)?;
+    let price = instance.price(args.price, args.spot)?;
     let n_train = train::n_train(args.synthetic as usize);
     if let Some(b) = args.batch_size.iter().find(|&&b| b as usize > n_train) {
         return input(format!(
@@ -46,9 +40,10 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
             Utc::now().format("%Y%m%dT%H%M%SZ"),
             rand::rng().random::<u16>()
         ),
-        price: instance.price(args.price),
+        price,
+        gpu: instance.gpu_model()?,
         instance,
-        instance_source: "cli".into(),
+        instance_source,
         host: Host::read(),
         epochs: args.epochs as usize,
         seed: args.seed,
@@ -81,13 +76,10 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                         repeat,
                     };
                     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-                    let outcome = match &probe {
-                        Err(why) => Outcome::empty(
-                            &info,
-                            Status::Unavailable,
-                            Some(reason(why, name, &ctx)),
-                        ),
-                        Ok(_) => {
+                    let fits = probe.as_ref().map_err(|why| reason(why, name, &ctx));
+                    let outcome = match fits.and_then(|d| d.check_fits(&info, b as usize)) {
+                        Err(why) => Outcome::empty(&info, Status::Unavailable, Some(why)),
+                        Ok(()) => {
                             let job = Job {
                                 workload: w,
                                 data: &data,

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use super::gpus::{self, Gpu};
 use crate::error::input;
 
 /// The catalog files, embedded at build time.
@@ -26,7 +27,8 @@ pub struct Instance {
     pub region: Option<String>,
     pub vcpu: Option<u32>,
     pub ram_gib: Option<f64>,
-    pub gpu_model: Option<String>,
+    /// Key of the GPU in `instances/gpus.toml`.
+    pub gpu: Option<String>,
     #[serde(default)]
     pub gpu_count: u32,
     pub gpu_mem_gib: Option<f64>,
@@ -50,33 +52,80 @@ struct File {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Price {
     pub usd_per_hour: f64,
-    /// `on-demand` (catalog) or `user` (`--price`).
+    /// `on-demand` or `spot` (catalog), or `user` (`--price`).
     pub kind: &'static str,
     pub date: Option<String>,
 }
 
 impl Instance {
-    /// The price to charge: `--price` when given, else the catalog's on-demand price, else none.
-    pub fn price(&self, user: Option<f64>) -> Option<Price> {
-        match user {
-            Some(p) => Some(Price {
+    /// An instance known only by name: no hardware facts, no price.
+    pub fn unpriced(name: &str, provider: &str) -> Self {
+        Self {
+            name: name.into(),
+            provider: provider.into(),
+            region: None,
+            vcpu: None,
+            ram_gib: None,
+            gpu: None,
+            gpu_count: 0,
+            gpu_mem_gib: None,
+            price_usd_per_hour: None,
+            spot_usd_per_hour: None,
+            spot_sampled: None,
+            price_date: None,
+            source: None,
+            status: "unknown".into(),
+            note: None,
+        }
+    }
+
+    /// The price to charge: `--price` when given, else the catalog's spot price with `spot`
+    /// (an input error if it has none), else its on-demand price, else none.
+    pub fn price(&self, user: Option<f64>, spot: bool) -> Result<Option<Price>> {
+        let catalog = |p: f64, kind| Price {
+            usd_per_hour: p,
+            kind,
+            date: self.price_date.clone(),
+        };
+        Ok(match (user, spot) {
+            (Some(p), _) if !(p.is_finite() && p >= 0.0) => {
+                return input(format!(
+                    "--price {p}: expected a non-negative number of USD per hour"
+                ));
+            }
+            (Some(p), _) => Some(Price {
                 usd_per_hour: p,
                 kind: "user",
                 date: None,
             }),
-            None => self.price_usd_per_hour.map(|p| Price {
-                usd_per_hour: p,
-                kind: "on-demand",
-                date: self.price_date.clone(),
+            (None, true) => match self.spot_usd_per_hour {
+                Some(p) => Some(catalog(p, "spot")),
+                None => {
+                    return input(format!(
+                        "--spot: the catalog has no spot price for {}; give one with --price USD",
+                        self.name
+                    ));
+                }
+            },
+            (None, false) => self.price_usd_per_hour.map(|p| catalog(p, "on-demand")),
+        })
+    }
+
+    /// The instance's GPU model from `instances/gpus.toml`.
+    pub fn gpu_model(&self) -> Result<Option<Gpu>> {
+        match &self.gpu {
+            Some(key) => gpus::find(key)?.map(Some).with_context(|| {
+                format!("{}: GPU {key:?} is not in instances/gpus.toml", self.name)
             }),
+            None => Ok(None),
         }
     }
 
     /// `1× NVIDIA T4`, or `None` for an instance without GPUs.
     pub fn gpu_summary(&self) -> Option<String> {
-        self.gpu_model
-            .as_ref()
-            .map(|m| format!("{}× {m}", self.gpu_count))
+        let name = self.gpu_model().ok().flatten().map(|g| g.name);
+        name.or_else(|| self.gpu.clone())
+            .map(|n| format!("{}× {n}", self.gpu_count))
     }
 }
 
@@ -126,7 +175,8 @@ mod tests {
     #[test]
     fn catalog_parses_with_unique_names_and_dated_prices() {
         let all = all().unwrap();
-        assert_eq!(all.iter().filter(|i| i.provider == "aws").count(), 16);
+        let count = |p: &str| all.iter().filter(|i| i.provider == p).count();
+        assert_eq!((count("aws"), count("gcp"), count("azure")), (16, 4, 3));
         let mut names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
         names.sort();
         names.dedup();
@@ -146,6 +196,19 @@ mod tests {
     }
 
     #[test]
+    fn every_instance_gpu_is_in_the_gpu_catalog() {
+        for i in all().unwrap() {
+            let gpu = i.gpu_model().unwrap();
+            assert_eq!(gpu.is_some(), i.gpu_count > 0, "{}", i.name);
+        }
+        let a10g = lookup("g5.xlarge").unwrap().gpu_model().unwrap().unwrap();
+        assert_eq!(
+            (a10g.name.as_str(), a10g.fp32_tflops),
+            ("NVIDIA A10G", Some(35.0))
+        );
+    }
+
+    #[test]
     fn p3_is_a_retired_v100_at_3_06() {
         let p3 = lookup("p3.2xlarge").unwrap();
         assert_eq!(p3.status, "retired");
@@ -153,17 +216,36 @@ mod tests {
             p3.gpu_summary().as_deref(),
             Some("1× NVIDIA Tesla V100 SXM2 16GB")
         );
-        let price = p3.price(None).unwrap();
+        let price = p3.price(None, false).unwrap().unwrap();
         assert_eq!((price.usd_per_hour, price.kind), (3.06, "on-demand"));
         assert_eq!(price.date.as_deref(), Some("2026-01-21"));
-        assert_eq!(p3.price(Some(1.5)).unwrap().kind, "user");
+        assert_eq!(p3.price(Some(1.5), false).unwrap().unwrap().kind, "user");
+        let err = p3.price(None, true).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 2);
+        assert!(
+            err.to_string().contains("no spot price for p3.2xlarge"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn spot_uses_the_sampled_spot_price() {
+        let g5 = lookup("g5.xlarge")
+            .unwrap()
+            .price(None, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!((g5.usd_per_hour, g5.kind), (0.451, "spot"));
     }
 
     #[test]
     fn local_has_no_price_unless_given() {
         let local = lookup("local").unwrap();
-        assert_eq!(local.price(None), None);
-        assert_eq!(local.price(Some(0.2)).unwrap().usd_per_hour, 0.2);
+        assert_eq!(local.price(None, false).unwrap(), None);
+        assert_eq!(
+            local.price(Some(0.2), false).unwrap().unwrap().usd_per_hour,
+            0.2
+        );
     }
 
     #[test]

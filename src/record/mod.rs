@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::input;
 
 /// Bumped whenever `runs.csv` columns change, so `report` can read old files.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 pub const RUNS_FILE: &str = "runs.csv";
 pub const EPOCHS_FILE: &str = "epochs.csv";
 
@@ -102,7 +102,7 @@ pub fn append<T: Serialize>(path: &Path, row: &T) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// The column list of DESIGN.md, the contract `report` reads.
+    /// The column list of DESIGN.md, the contract `report` reads, plus schema 2's two columns.
     const CONTRACT: &str = "schema_version,run_id,started_at,status,error,\
         instance,instance_source,provider,region,price_usd_per_hour,price_kind,price_date,\
         backend,device_name,device_kind,driver,\
@@ -112,7 +112,8 @@ mod tests {
         epoch_s_median,images_per_s,achieved_tflops,mfu,\
         final_train_loss,val_loss,val_metric_name,val_metric,\
         cost_usd,cost_per_epoch_usd,\
-        gpubench_version,git_sha,burn_version,os,cpu_model,cpu_cores,mem_gib";
+        gpubench_version,git_sha,burn_version,os,cpu_model,cpu_cores,mem_gib,\
+        instance_gpu,gpu_peak_fp32_tflops";
 
     #[test]
     fn runs_header_is_the_contract() {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{SCHEMA_VERSION, Status};
 use crate::backend::DeviceInfo;
+use crate::instance::gpus::Gpu;
 use crate::instance::host::Host;
 use crate::instance::{Instance, Price};
 use crate::train::Outcome;
@@ -67,6 +68,9 @@ pub struct RunRow {
     pub cpu_model: Option<String>,
     pub cpu_cores: Option<usize>,
     pub mem_gib: Option<f64>,
+    // Schema 2: the catalog's GPU for this instance and its spec peak (the mfu denominator).
+    pub instance_gpu: Option<String>,
+    pub gpu_peak_fp32_tflops: Option<f64>,
 }
 
 /// One row of `epochs.csv`.
@@ -92,6 +96,8 @@ pub struct Context {
     /// How the instance was named: `cli` for `--instance NAME`.
     pub instance_source: String,
     pub price: Option<Price>,
+    /// The instance's GPU model from the catalog, if it has one.
+    pub gpu: Option<Gpu>,
     pub host: Host,
     pub epochs: usize,
     pub seed: u64,
@@ -120,6 +126,10 @@ impl RunRow {
             _ => None,
         };
         let usd_per_s = ctx.price.as_ref().map(|p| p.usd_per_hour / 3600.0);
+        let achieved_tflops = images_per_s.map(|ips| ips * o.flops_per_image as f64 / 1e12);
+        let peak = ctx.gpu.as_ref().and_then(|g| g.fp32_tflops);
+        // Utilization against the instance's GPU only means something for a run on a GPU.
+        let on_gpu = device.is_some_and(|d| d.kind.ends_with("gpu"));
         Self {
             schema_version: SCHEMA_VERSION,
             run_id: ctx.run_id.clone(),
@@ -159,9 +169,11 @@ impl RunRow {
             total_s: o.total_s,
             epoch_s_median,
             images_per_s,
-            achieved_tflops: images_per_s.map(|ips| ips * o.flops_per_image as f64 / 1e12),
-            // Needs the device's peak FLOP/s, which the catalog does not hold yet.
-            mfu: None,
+            achieved_tflops,
+            mfu: achieved_tflops
+                .zip(peak)
+                .filter(|_| on_gpu)
+                .map(|(a, p)| a / p),
             final_train_loss: o.epochs.last().map(|e| e.train_loss),
             val_loss: o.val_loss,
             val_metric_name: Some(o.val_metric_name.to_string()),
@@ -177,6 +189,8 @@ impl RunRow {
             cpu_model: Some(ctx.host.cpu_model.clone()),
             cpu_cores: Some(ctx.host.cpu_cores),
             mem_gib: Some((ctx.host.mem_gib * 100.0).round() / 100.0),
+            instance_gpu: ctx.gpu.as_ref().map(|g| g.name.clone()),
+            gpu_peak_fp32_tflops: peak,
         }
     }
 }

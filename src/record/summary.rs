@@ -59,7 +59,8 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
     }
     writeln!(
         out,
-        "init_s = device init + model init + warm-up (first step: kernel compile/autotune); \
-         epoch_s = median of epochs 2..N; the first run of each backend in a process compiles cold."
+        "init_s = device init + model init + warm-up (the first step: kernel compilation and \
+         autotuning); epoch_s = median of epochs 2..N. Repeat 0 compiles in this process; \
+         on-disk shader and autotune caches from earlier runs can still make it warm."
     )
 }

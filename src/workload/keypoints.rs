@@ -85,6 +85,10 @@ impl Workload for Keypoints {
             + 500 * 30
     }
 
+    fn largest_activation(&self) -> u64 {
+        32 * 94 * 94 // conv1's output; conv2's unfolded input is 128 × 46 × 46, a little less
+    }
+
     fn init<B: Backend>(&self, device: &B::Device) -> Net2<B> {
         Net2 {
             conv1: Conv2dConfig::new([1, 32], [3, 3]).init(device),

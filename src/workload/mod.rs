@@ -74,6 +74,7 @@ pub struct Info {
     pub model: &'static str,
     pub metric_name: &'static str,
     pub flops_per_image: u64,
+    pub largest_activation: u64,
 }
 
 impl Info {
@@ -83,6 +84,7 @@ impl Info {
             model: w.model_name(),
             metric_name: w.metric_name(),
             flops_per_image: w.flops_per_image(),
+            largest_activation: w.largest_activation(),
         }
     }
 }
@@ -131,6 +133,9 @@ pub trait Workload: Copy + Send + Sync + 'static {
     fn metric_name(&self) -> &'static str;
     /// Forward multiply-accumulates for one image, from the layer shapes.
     fn forward_macs(&self) -> u64;
+    /// f32 values per image of the largest single tensor a training step makes (a layer output
+    /// or an unfolded conv input): what must fit in one device buffer, times the batch size.
+    fn largest_activation(&self) -> u64;
 
     fn init<B: Backend>(&self, device: &B::Device) -> Self::Model<B>;
     fn forward<B: Backend>(&self, model: &Self::Model<B>, x: Tensor<B, 4>) -> Tensor<B, 2>;

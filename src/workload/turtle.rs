@@ -59,6 +59,10 @@ impl Workload for Turtle {
             + 50 * 2
     }
 
+    fn largest_activation(&self) -> u64 {
+        30 * 196 * 196 // conv1's output; its unfolded input is 27 × 196 × 196
+    }
+
     fn init<B: Backend>(&self, device: &B::Device) -> TurtleCnn<B> {
         TurtleCnn {
             conv1: Conv2dConfig::new([3, 30], [3, 3]).init(device),

@@ -1,0 +1,147 @@
+//! `gpubench run` end to end on this machine: cpu and wgpu (lavapipe without a GPU) train for
+//! real, cuda is recorded as unavailable with its reason.
+
+mod common;
+
+use common::{epochs, gpubench, runs, text};
+use gpubench::record::{RunRow, Status};
+
+fn check_ok_row(r: &RunRow, all_epochs: &[gpubench::record::EpochRow]) {
+    let what = format!("{}/{}", r.workload, r.backend);
+    assert_eq!(r.status, Status::Ok, "{what}: {:?}", r.error);
+    let phases = [
+        r.device_init_s,
+        r.data_load_s,
+        r.model_init_s,
+        r.warmup_s,
+        r.train_s,
+        r.eval_s,
+    ];
+    let phases: Vec<f64> = phases
+        .iter()
+        .map(|p| p.unwrap_or_else(|| panic!("{what}: phase missing")))
+        .collect();
+    assert!(phases.iter().all(|&s| s > 0.0), "{what}: phases {phases:?}");
+    let total = r.total_s.unwrap();
+    let sum: f64 = phases.iter().sum();
+    assert!(
+        (sum - total).abs() <= 0.05 * total,
+        "{what}: phases sum {sum} vs total {total}"
+    );
+    assert_eq!(r.init_s.unwrap(), phases[0] + phases[2] + phases[3]);
+    assert_eq!((r.n_train, r.n_val), (Some(102), Some(26)));
+    assert_eq!(r.dataset.as_deref(), Some("synthetic"));
+    assert!(r.images_per_s.unwrap() > 0.0 && r.epoch_s_median.unwrap() > 0.0);
+    assert!(r.val_metric.is_some() && r.val_loss.is_some());
+    let curve: Vec<f64> = all_epochs
+        .iter()
+        .filter(|e| e.workload == r.workload && e.backend == r.backend)
+        .map(|e| e.train_loss)
+        .collect();
+    assert_eq!(curve.len(), 2, "{what}: epochs {curve:?}");
+    assert!(curve[1] < curve[0], "{what}: loss did not fall: {curve:?}");
+    assert_eq!(r.final_train_loss, Some(curve[1]));
+    // No price for `local`: no cost, rather than a made-up one.
+    assert_eq!((r.price_usd_per_hour, r.cost_usd), (None, None));
+}
+
+#[test]
+fn local_run_trains_on_cpu_and_wgpu_and_records_cuda_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = gpubench(&[
+        "run",
+        "--instance",
+        "local",
+        "--synthetic",
+        "128",
+        "--epochs",
+        "2",
+        "--out",
+        out,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = runs(dir.path());
+    let eps = epochs(dir.path());
+    assert_eq!(rows.len(), 6, "{rows:#?}");
+    for r in &rows {
+        assert_eq!(r.instance, "local");
+        assert_eq!(r.batch_size, 32);
+        assert_eq!(r.run_id, rows[0].run_id);
+        match r.backend.as_str() {
+            "cuda" => {
+                assert_eq!(r.status, Status::Unavailable);
+                assert!(
+                    r.error.as_deref().unwrap().contains("libcuda"),
+                    "{:?}",
+                    r.error
+                );
+                assert_eq!((r.total_s, r.device_name.as_ref()), (None, None));
+            }
+            "wgpu" | "cpu" => check_ok_row(r, &eps),
+            other => panic!("unexpected backend {other}"),
+        }
+    }
+    let wgpu = rows.iter().find(|r| r.backend == "wgpu").unwrap();
+    assert!(
+        wgpu.driver.is_some() && wgpu.device_kind.is_some(),
+        "{wgpu:?}"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("workload") && stdout.contains("unavailable"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn catalog_instance_prices_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let args = [
+        "run",
+        "--instance",
+        "p3.2xlarge",
+        "--backend",
+        "cuda,cpu",
+        "--workload",
+        "turtle",
+        "--synthetic",
+        "20",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "2",
+        "--out",
+        out,
+    ];
+    let o = gpubench(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = runs(dir.path());
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert_eq!(
+            (r.price_usd_per_hour, r.price_kind.as_deref()),
+            (Some(3.06), Some("on-demand"))
+        );
+        assert_eq!(
+            (r.provider.as_deref(), r.region.as_deref()),
+            (Some("aws"), Some("us-east-1"))
+        );
+        assert_eq!(r.price_date.as_deref(), Some("2026-01-21"));
+    }
+    let cuda = &rows[0];
+    assert_eq!(cuda.status, Status::Unavailable);
+    assert!(
+        cuda.error.as_deref().unwrap().contains("Tesla V100"),
+        "{:?}",
+        cuda.error
+    );
+    let cpu = &rows[1];
+    assert_eq!(cpu.status, Status::Ok, "{:?}", cpu.error);
+    assert_eq!(cpu.cost_usd, Some(3.06 / 3600.0 * cpu.total_s.unwrap()));
+    assert_eq!(
+        cpu.cost_per_epoch_usd,
+        Some(3.06 / 3600.0 * cpu.epoch_s_median.unwrap())
+    );
+}
