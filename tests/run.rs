@@ -66,7 +66,7 @@ fn local_run_trains_on_cpu_and_wgpu_and_records_cuda_unavailable() {
     assert_eq!(rows.len(), 6, "{rows:#?}");
     for r in &rows {
         assert_eq!(r.instance, "local");
-        assert_eq!(r.batch_size, 32);
+        assert_eq!(r.batch_size, 16);
         assert_eq!(r.run_id, rows[0].run_id);
         match r.backend.as_str() {
             "cuda" => {
@@ -139,6 +139,13 @@ fn catalog_instance_prices_the_run() {
     );
     let cpu = &rows[1];
     assert_eq!(cpu.status, Status::Ok, "{:?}", cpu.error);
+    assert_eq!(
+        cpu.instance_gpu.as_deref(),
+        Some("NVIDIA Tesla V100 SXM2 16GB")
+    );
+    assert_eq!(cpu.gpu_peak_fp32_tflops, Some(15.7));
+    assert!(cpu.achieved_tflops.unwrap() > 0.0);
+    assert_eq!(cpu.mfu, None, "a cpu run is not measured against the V100");
     assert_eq!(cpu.cost_usd, Some(3.06 / 3600.0 * cpu.total_s.unwrap()));
     assert_eq!(
         cpu.cost_per_epoch_usd,

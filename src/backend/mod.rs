@@ -131,3 +131,35 @@ pub fn report_panics_once() {
         }
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_too_big_for_the_device_buffer_limit_is_refused_with_the_numbers() {
+        let lavapipe = DeviceInfo {
+            name: "llvmpipe".into(),
+            kind: "cpu".into(),
+            driver: None,
+            max_buffer_bytes: Some(128 << 20),
+        };
+        let turtle = workload::info("turtle").unwrap();
+        assert_eq!(lavapipe.check_fits(&turtle, 16), Ok(()));
+        let err = lavapipe.check_fits(&turtle, 32).unwrap_err();
+        assert!(
+            err.contains("batch 32 of turtle needs a 141 MiB") && err.contains("128 MiB"),
+            "{err}"
+        );
+        let unlimited = DeviceInfo {
+            max_buffer_bytes: None,
+            ..lavapipe
+        };
+        assert_eq!(unlimited.check_fits(&turtle, 4096), Ok(()));
+    }
+
+    #[test]
+    fn every_backend_is_registered_once() {
+        assert_eq!(names(), ["cuda", "wgpu", "cpu"]);
+    }
+}

@@ -229,3 +229,122 @@ pub fn steady_epoch_median(o: &Outcome) -> Option<f64> {
         (s[m - 1] + s[m]) / 2.0
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instance::catalog;
+    use crate::train::{EpochStats, Phases};
+    use crate::workload::{Info, Keypoints};
+
+    fn outcome() -> Outcome {
+        let mut o = Outcome::empty(&Info::of(&Keypoints), Status::Ok, None);
+        o.phases = Phases {
+            device_init_s: Some(1.0),
+            data_load_s: Some(0.5),
+            model_init_s: Some(0.25),
+            warmup_s: Some(2.0),
+            train_s: Some(8.0),
+            eval_s: Some(1.0),
+        };
+        o.total_s = Some(12.75);
+        o.steady_images = 800;
+        o.epochs = [(1, 6.0, 0.5), (2, 4.0, 0.3), (3, 3.0, 0.2), (4, 5.0, 0.1)]
+            .map(|(epoch, seconds, train_loss)| EpochStats {
+                epoch,
+                seconds,
+                train_loss,
+                val_metric: None,
+            })
+            .to_vec();
+        o
+    }
+
+    fn context(instance: &str) -> Context {
+        let instance = catalog::lookup(instance).unwrap();
+        Context {
+            run_id: "r".into(),
+            price: instance.price(None, false).unwrap(),
+            gpu: instance.gpu_model().unwrap(),
+            instance,
+            instance_source: "cli".into(),
+            host: Host {
+                os: None,
+                cpu_model: "cpu".into(),
+                cpu_cores: 2,
+                mem_gib: 1.0,
+            },
+            epochs: 4,
+            seed: 1,
+        }
+    }
+
+    fn device(kind: &str) -> DeviceInfo {
+        DeviceInfo {
+            name: "dev".into(),
+            kind: kind.into(),
+            driver: None,
+            max_buffer_bytes: None,
+        }
+    }
+
+    #[test]
+    fn derived_numbers_come_from_the_measurements() {
+        let key = Key {
+            backend: "cuda",
+            batch_size: 16,
+            repeat: 0,
+        };
+        let r = RunRow::new(
+            &context("g5.xlarge"),
+            key,
+            "t".into(),
+            Some(&device("discrete-gpu")),
+            &outcome(),
+        );
+        assert_eq!(r.init_s, Some(3.25));
+        assert_eq!(r.epoch_s_median, Some(4.0)); // epochs 2..4: 4, 3, 5
+        assert_eq!(r.images_per_s, Some(100.0));
+        let achieved = 100.0 * 262_486_512.0 / 1e12;
+        assert_eq!(r.achieved_tflops, Some(achieved));
+        assert_eq!(
+            (r.instance_gpu.as_deref(), r.gpu_peak_fp32_tflops),
+            (Some("NVIDIA A10G"), Some(35.0))
+        );
+        assert_eq!(r.mfu, Some(achieved / 35.0));
+        assert_eq!(r.price_usd_per_hour, Some(1.006));
+        assert_eq!(r.cost_usd, Some(1.006 / 3600.0 * 12.75));
+        assert_eq!(r.cost_per_epoch_usd, Some(1.006 / 3600.0 * 4.0));
+        assert_eq!(r.final_train_loss, Some(0.1));
+    }
+
+    #[test]
+    fn nothing_is_derived_from_what_was_not_measured() {
+        let key = Key {
+            backend: "wgpu",
+            batch_size: 16,
+            repeat: 0,
+        };
+        let mut o = outcome();
+        o.epochs.truncate(1);
+        o.steady_images = 0;
+        let r = RunRow::new(
+            &context("g5.xlarge"),
+            key,
+            "t".into(),
+            Some(&device("cpu")),
+            &o,
+        );
+        assert_eq!(
+            (
+                r.epoch_s_median,
+                r.cost_per_epoch_usd,
+                r.images_per_s,
+                r.mfu
+            ),
+            (None, None, None, None)
+        );
+        let r = RunRow::new(&context("local"), key, "t".into(), None, &outcome());
+        assert_eq!((r.cost_usd, r.mfu, r.instance_gpu), (None, None, None));
+    }
+}

@@ -1,0 +1,157 @@
+#!/bin/bash
+# gpubench fleet worker: EC2 user data for the AWS Deep Learning Base AMI (Ubuntu).
+#
+# cloud-init runs this once, as root, at first boot. It
+#   1. schedules a backstop shutdown (shutdown -h +MAX_MINUTES) before anything else,
+#   2. gets gpubench: a prebuilt binary from S3 (GPUBENCH_BINARY_S3) or `cargo install --git`,
+#   3. runs `gpubench run --instance auto` (gpubench reads the instance type from IMDSv2),
+#   4. uploads the CSVs, any pictures and the logs to s3://BUCKET/PREFIX/<instance-type>/<run-id>/,
+#   5. shuts down; with --instance-initiated-shutdown-behavior terminate that terminates it.
+# Steps 4 and 5 also happen when anything fails (trap on EXIT), so a broken run still leaves its
+# logs in S3 and stops billing.
+#
+# Configuration: launch-fleet.sh prepends `VAR=value` lines to this script. Every variable below
+# has a production default and may also come from the environment (tests/fleet.rs does that).
+# No secrets belong here: user data is readable by anyone who can describe the instance and by
+# every process on it through the metadata service. S3 access comes from the instance profile.
+set -Eeuo pipefail
+
+# --- configuration -----------------------------------------------------------------------------
+: "${BUCKET:=}"                          # S3 bucket for results (required)
+: "${PREFIX:=gpubench}"                  # key prefix inside the bucket
+: "${RUN_ID:=}"                          # fleet run id (launch-fleet.sh sets it); default: time + hostname
+: "${MAX_MINUTES:=90}"                   # backstop: the machine powers off after this many minutes
+: "${GPUBENCH_BINARY_S3:=}"              # s3://... of a prebuilt gpubench (glibc <= the AMI's); empty: build
+: "${GPUBENCH_REPO:=}"                   # git repository for cargo install (when no binary is given)
+: "${GPUBENCH_GIT_REV:=}"                # commit/tag/branch for cargo install --rev; empty: default branch
+: "${GPUBENCH_INSTANCE:=auto}"           # --instance for gpubench run
+: "${WORKLOADS:=keypoints,turtle}"       # --workload
+: "${BACKENDS:=}"                        # --backend; empty: gpubench's default (all)
+: "${EPOCHS:=3}"                         # --epochs
+: "${GPUBENCH_ARGS:=}"                   # more arguments for gpubench run, split on spaces
+: "${GPUBENCH_AWS_IMDS_URL:=http://169.254.169.254}"  # IMDS base URL, also read by gpubench
+: "${S3_ENDPOINT_URL:=}"                 # non-empty: --endpoint-url for every aws call (tests)
+: "${LOG_FILE:=/var/log/gpubench-user-data.log}"
+: "${CLOUD_INIT_LOG:=/var/log/cloud-init-output.log}"
+: "${WORK_DIR:=/opt/gpubench}"
+
+# --- 1. backstop, first of all -----------------------------------------------------------------
+case "$MAX_MINUTES" in '' | *[!0-9]*) MAX_MINUTES=90 ;; esac
+shutdown -h "+$MAX_MINUTES" || echo "gpubench: WARNING: could not schedule the backstop shutdown" >&2
+
+# --- logging: from the trap on, everything goes to the console (cloud-init's log) and LOG_FILE --
+exec 3>&1 4>&2 # the console, kept for the end
+TEE_PID=""
+INSTANCE_TYPE=unknown-instance-type
+[ -n "$RUN_ID" ] || RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-${HOSTNAME:-host}"
+OUT_DIR="$WORK_DIR/out"
+GPUBENCH="$WORK_DIR/bin/gpubench"
+ENDPOINT_ARGS=()
+[ -z "$S3_ENDPOINT_URL" ] || ENDPOINT_ARGS=(--endpoint-url "$S3_ENDPOINT_URL")
+GPUBENCH_AWS_IMDS_URL="${GPUBENCH_AWS_IMDS_URL%/}"
+export GPUBENCH_AWS_IMDS_URL
+# The AWS CLI fetches the instance profile's credentials from the same metadata service.
+export AWS_EC2_METADATA_SERVICE_ENDPOINT="${AWS_EC2_METADATA_SERVICE_ENDPOINT:-$GPUBENCH_AWS_IMDS_URL/}"
+export HOME="${HOME:-/root}"
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '[gpubench %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+awscli() { aws "${ENDPOINT_ARGS[@]}" "$@"; }
+
+# --- 4. and 5.: upload whatever exists, then power off; runs on every exit -----------------------
+finish() {
+    local rc=$? failed=0 dest
+    trap - EXIT ERR
+    set +e
+    log "finished with exit status $rc; uploading results and logs"
+    dest="s3://$BUCKET/${PREFIX:+${PREFIX%/}/}$INSTANCE_TYPE/$RUN_ID"
+    mkdir -p "$WORK_DIR"
+    printf 'exit_status=%s\ninstance_type=%s\nrun_id=%s\nfinished_at=%s\n' \
+        "$rc" "$INSTANCE_TYPE" "$RUN_ID" "$(date -u +%FT%TZ)" >"$WORK_DIR/status.txt"
+    if [ -n "$TEE_PID" ]; then
+        # Close the pipe to tee and let it drain, so LOG_FILE is complete before it is uploaded;
+        # from here on messages go to the console only.
+        exec 1>&3 2>&4
+        for _ in $(seq 50); do kill -0 "$TEE_PID" 2>/dev/null || break; sleep 0.1; done
+    fi
+    if [ -z "$BUCKET" ]; then
+        log "BUCKET is not set: nothing uploaded"
+        failed=1
+    else
+        if [ -d "$OUT_DIR" ]; then
+            awscli s3 cp --only-show-errors --recursive "$OUT_DIR" "$dest" \
+                --exclude '*' --include '*.csv' --include '*.png' --include '*.svg' || failed=1
+        fi
+        awscli s3 cp --only-show-errors "$WORK_DIR/status.txt" "$dest/status.txt" || failed=1
+        if [ -r "$LOG_FILE" ]; then
+            awscli s3 cp --only-show-errors "$LOG_FILE" "$dest/gpubench-user-data.log" || failed=1
+        fi
+        if [ -r "$CLOUD_INIT_LOG" ]; then
+            awscli s3 cp --only-show-errors "$CLOUD_INIT_LOG" "$dest/cloud-init-output.log" || failed=1
+        fi
+        [ "$failed" -ne 0 ] || log "uploaded to $dest/"
+    fi
+    [ "$failed" -eq 0 ] || log "WARNING: some uploads failed"
+    log "shutting down now"
+    shutdown -h now
+    if [ "$rc" -eq 0 ] && [ "$failed" -ne 0 ]; then rc=1; fi
+    exit "$rc"
+}
+trap finish EXIT
+trap 'log "FAILED (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+trap 'exit 143' TERM INT HUP
+
+mkdir -p "$(dirname "$LOG_FILE")" "$WORK_DIR"
+exec > >(tee -a "$LOG_FILE" >&3) 2>&1
+TEE_PID=$!
+log "backstop shutdown scheduled in $MAX_MINUTES min; log file $LOG_FILE"
+: "${BUCKET:?BUCKET must name the S3 bucket for results}"
+
+# --- where are we: IMDSv2 only (token first) -----------------------------------------------------
+IMDS_TOKEN=$(curl -fsS --max-time 2 --retry 5 --retry-max-time 20 --retry-connrefused -X PUT \
+    -H "X-aws-ec2-metadata-token-ttl-seconds: 21600" "$GPUBENCH_AWS_IMDS_URL/latest/api/token")
+imds() {
+    curl -fsS --max-time 2 --retry 5 --retry-max-time 20 --retry-connrefused \
+        -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$GPUBENCH_AWS_IMDS_URL/latest/meta-data/$1"
+}
+INSTANCE_TYPE=$(imds instance-type)
+REGION=$(imds placement/region)
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$REGION}"
+log "instance $INSTANCE_TYPE in $REGION, run $RUN_ID"
+
+# --- 2. gpubench --------------------------------------------------------------------------------
+if ! command -v aws >/dev/null; then
+    log "installing the AWS CLI"
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q awscli
+fi
+if [ -d /usr/local/cuda/bin ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi # nvcc, for a build
+mkdir -p "$WORK_DIR/bin" "$OUT_DIR"
+if [ -n "$GPUBENCH_BINARY_S3" ]; then
+    log "fetching gpubench from $GPUBENCH_BINARY_S3"
+    awscli s3 cp --only-show-errors "$GPUBENCH_BINARY_S3" "$GPUBENCH"
+    chmod 755 "$GPUBENCH"
+elif [ -z "$GPUBENCH_REPO" ]; then
+    log "neither GPUBENCH_BINARY_S3 nor GPUBENCH_REPO is set: no way to get gpubench"
+    exit 2
+else
+    log "building gpubench from $GPUBENCH_REPO ${GPUBENCH_GIT_REV:-(default branch)}"
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q build-essential pkg-config git curl ca-certificates
+    export RUSTUP_HOME="$WORK_DIR/rustup" CARGO_HOME="$WORK_DIR/cargo"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --no-modify-path
+    rev_args=()
+    [ -z "$GPUBENCH_GIT_REV" ] || rev_args=(--rev "$GPUBENCH_GIT_REV")
+    "$CARGO_HOME/bin/cargo" install --locked --git "$GPUBENCH_REPO" "${rev_args[@]}" --root "$WORK_DIR" gpubench
+fi
+
+# --- 3. the benchmark ---------------------------------------------------------------------------
+if command -v nvidia-smi >/dev/null; then nvidia-smi || true; fi
+"$GPUBENCH" --version
+"$GPUBENCH" probe || true
+run_args=(run --instance "$GPUBENCH_INSTANCE" --workload "$WORKLOADS" --epochs "$EPOCHS" --out "$OUT_DIR")
+[ -z "$BACKENDS" ] || run_args+=(--backend "$BACKENDS")
+read -r -a extra_args <<<"$GPUBENCH_ARGS"
+log "gpubench ${run_args[*]} ${extra_args[*]}"
+"$GPUBENCH" "${run_args[@]}" "${extra_args[@]}"
+log "benchmark done"

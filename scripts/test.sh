@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs gpubench's tests on a fresh Debian/Ubuntu machine, installing what they need first:
+# - Mesa's software Vulkan (lavapipe), so the wgpu backend trains for real without a GPU;
+# - shellcheck, curl and python3-venv, and moto + the AWS CLI (pinned, in target/test-venv,
+#   first on PATH) for tests/fleet.rs, which runs the EC2 scripts against a fake metadata
+#   service and moto's S3 server on 127.0.0.1.
+# Extra arguments go to `cargo test` (e.g. scripts/test.sh --test run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_missing=()
+ldconfig -p | grep -q 'libvulkan\.so\.1' || apt_missing+=(libvulkan1)
+ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || apt_missing+=(mesa-vulkan-drivers)
+command -v shellcheck >/dev/null || apt_missing+=(shellcheck)
+command -v curl >/dev/null || apt_missing+=(curl)
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_missing+=(python3-venv)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing ${apt_missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+
+venv=target/test-venv
+pins="moto[server]==5.2.5 awscli==1.46.2"
+if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ] || [ ! -x "$venv/bin/moto_server" ] \
+    || [ ! -x "$venv/bin/aws" ]; then
+    echo "installing $pins into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    # shellcheck disable=SC2086 # the pins are separate words
+    "$venv/bin/pip" install -q --disable-pip-version-check $pins
+    echo "$pins" >"$venv/.pins"
+fi
+export PATH="$PWD/$venv/bin:$PATH"
+
+# One profile (release) for the binary and the tests, so burn is compiled once.
+# --all-targets also runs each criterion bench once, as a check that it works.
+cargo test --release --all-targets "$@"

@@ -1,0 +1,949 @@
+//! The EC2 fleet scripts in `scripts/aws`: shellcheck; `user-data.sh` end to end in a sandbox (a
+//! fake IMDSv2 and moto's S3 server on 127.0.0.1, the built gpubench fetched from that S3, a stub
+//! `shutdown` that records its arguments), when it succeeds and when gpubench fails; `collect.sh`
+//! against the same S3; `launch-fleet.sh --dry-run` and a real launch through a fake AWS CLI.
+//!
+//! Needs shellcheck, python3, curl, moto_server and the AWS CLI, on PATH or in
+//! target/test-venv/bin: `scripts/test.sh` installs them. A missing tool fails the test.
+//! GPUBENCH_FLEET_TEST_INSTANCE sets `--instance` for the sandboxed run (default `auto`, as on EC2).
+
+mod common;
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use gpubench::record::Status;
+
+const BUCKET: &str = "gpubench-fleet-test";
+const INSTANCE_TYPE: &str = "g4dn.xlarge";
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// PATH with the test venv (made by scripts/test.sh) in front, when it exists.
+fn tool_path() -> OsString {
+    let mut dirs = vec![];
+    let venv = repo().join("target/test-venv/bin");
+    if venv.is_dir() {
+        dirs.push(venv);
+    }
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).unwrap()
+}
+
+fn with_dir_first(dir: &Path) -> OsString {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(&tool_path()));
+    std::env::join_paths(dirs).unwrap()
+}
+
+/// Fails (never skips) when a tool the test needs is missing.
+fn require(tools: &[&str]) {
+    let path = tool_path();
+    for tool in tools {
+        let found = std::env::split_paths(&path).any(|d| {
+            fs::metadata(d.join(tool))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        });
+        assert!(
+            found,
+            "`{tool}` is not installed (not on PATH, nor in target/test-venv/bin). \
+             scripts/test.sh installs it: shellcheck and curl with apt, moto[server] and awscli \
+             in the venv target/test-venv (its block `fleet test tools` can also be run by hand)."
+        );
+    }
+}
+
+/// A server process, killed when the test ends, also when it panics.
+struct Server {
+    child: Child,
+    name: &'static str,
+    log: PathBuf,
+}
+
+impl Server {
+    fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn assert_alive(&mut self) {
+        if let Ok(Some(st)) = self.child.try_wait() {
+            panic!("{} exited ({st}):\n{}", self.name, self.log_text());
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until(what: &str, timeout: Duration, server: &mut Server, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        server.assert_alive();
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not ready after {timeout:?}:\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs `cmd` with stdout and stderr together in `log`, killing it after `timeout`.
+fn run_bounded(mut cmd: Command, log: &Path, timeout: Duration) -> (ExitStatus, String) {
+    let file = fs::File::create(log).unwrap();
+    cmd.stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{cmd:?} ran over {timeout:?}:\n{}",
+                fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    (status, fs::read_to_string(log).unwrap_or_default())
+}
+
+/// Variables that could leak a developer's AWS setup or a config value into the scripts.
+const SCRUBBED: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_CA_BUNDLE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_CLI",
+    "BUCKET",
+    "PREFIX",
+    "RUN_ID",
+    "MAX_MINUTES",
+    "GPUBENCH_BINARY_S3",
+    "GPUBENCH_REPO",
+    "GPUBENCH_GIT_REV",
+    "GPUBENCH_INSTANCE",
+    "WORKLOADS",
+    "BACKENDS",
+    "EPOCHS",
+    "GPUBENCH_ARGS",
+    "GPUBENCH_AWS_IMDS_URL",
+    "GPUBENCH_GCP_METADATA_URL",
+    "GPUBENCH_AZURE_IMDS_URL",
+    "S3_ENDPOINT_URL",
+    "LOG_FILE",
+    "CLOUD_INIT_LOG",
+    "WORK_DIR",
+    "GPUBENCH",
+];
+
+/// The fake IMDSv2 and moto's S3, on 127.0.0.1, with a bucket holding the built gpubench.
+struct Sandbox {
+    dir: tempfile::TempDir,
+    endpoint: String,
+    imds_url: String,
+    /// Kept so that Drop stops it with the sandbox.
+    _imds: Server,
+    moto: Server,
+}
+
+impl Sandbox {
+    fn start() -> Sandbox {
+        require(&["python3", "moto_server", "aws", "curl", "bash"]);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+
+        let port_file = p.join("imds.port");
+        let imds_log = p.join("imds.log");
+        let mut imds = Server {
+            child: Command::new("python3")
+                .arg(repo().join("tests/fixtures/fleet/fake_imds.py"))
+                .args(["--lifetime", "600", "--instance-type", INSTANCE_TYPE])
+                .args(["--region", "us-east-1", "--port-file"])
+                .arg(&port_file)
+                .arg("--log")
+                .arg(&imds_log)
+                .stdin(Stdio::null())
+                .stdout(fs::File::create(p.join("imds.out")).unwrap())
+                .stderr(fs::File::create(p.join("imds.err")).unwrap())
+                .spawn()
+                .expect("python3 starts the fake IMDS"),
+            name: "fake IMDS",
+            log: p.join("imds.err"),
+        };
+
+        let port = free_port();
+        let moto_log = p.join("moto.log");
+        let mut moto = Server {
+            child: Command::new("moto_server")
+                .env("PATH", tool_path())
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(fs::File::create(&moto_log).unwrap())
+                .stderr(fs::File::create(&moto_log).unwrap())
+                .spawn()
+                .expect("moto_server starts"),
+            name: "moto_server",
+            log: moto_log,
+        };
+
+        wait_until("fake IMDS", Duration::from_secs(30), &mut imds, || {
+            port_file.exists()
+        });
+        let imds_port = fs::read_to_string(&port_file).unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        wait_until("moto_server", Duration::from_secs(60), &mut moto, || {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        });
+
+        let sb = Sandbox {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            imds_url: format!("http://127.0.0.1:{}", imds_port.trim()),
+            dir,
+            _imds: imds,
+            moto,
+        };
+        sb.aws_ok(&["s3", "mb", &format!("s3://{BUCKET}")]);
+        sb.aws_ok(&[
+            "s3",
+            "cp",
+            "--only-show-errors",
+            env!("CARGO_BIN_EXE_gpubench"),
+            &format!("s3://{BUCKET}/bin/gpubench"),
+        ]);
+        sb
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Dummy credentials, no config files, no metadata service: only the sandbox is reachable.
+    fn env(&self, cmd: &mut Command) {
+        for k in SCRUBBED {
+            cmd.env_remove(k);
+        }
+        cmd.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_CONFIG_FILE", self.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.path().join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("TMPDIR", self.path());
+    }
+
+    fn aws(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new("aws");
+        self.env(&mut cmd);
+        cmd.env("PATH", tool_path())
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .args(["--endpoint-url", &self.endpoint])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the aws CLI runs")
+    }
+
+    fn aws_ok(&self, args: &[&str]) -> String {
+        let out = self.aws(args);
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}\nmoto log:\n{}",
+            common::text(&out),
+            self.moto.log_text()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Keys under `prefix/`, relative to it.
+    fn keys(&self, prefix: &str) -> Vec<String> {
+        let out = self.aws(&[
+            "s3",
+            "ls",
+            "--recursive",
+            &format!("s3://{BUCKET}/{prefix}/"),
+        ]);
+        // `aws s3 ls` exits 1 when nothing matches.
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut keys: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(3))
+            .filter_map(|k| k.strip_prefix(&format!("{prefix}/")).map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn object(&self, key: &str) -> String {
+        let dest = self.path().join("download");
+        self.aws_ok(&[
+            "s3",
+            "cp",
+            "--only-show-errors",
+            &format!("s3://{BUCKET}/{key}"),
+            dest.to_str().unwrap(),
+        ]);
+        fs::read_to_string(&dest).unwrap()
+    }
+
+    /// Runs user-data.sh as cloud-init would, with the sandbox's endpoints and a stub `shutdown`.
+    fn run_user_data(&self, prefix: &str, run_id: &str, gpubench_args: &str) -> UserDataRun {
+        let p = self.path().join(run_id);
+        let stub = p.join("stub-bin");
+        fs::create_dir_all(&stub).unwrap();
+        let calls = p.join("shutdown.calls");
+        let shutdown = stub.join("shutdown");
+        fs::write(
+            &shutdown,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n",
+                calls.display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&shutdown, fs::Permissions::from_mode(0o755)).unwrap();
+        let cloud_init_log = p.join("cloud-init-output.log");
+        let mut f = fs::File::create(&cloud_init_log).unwrap();
+        writeln!(
+            f,
+            "Cloud-init v. 99 running 'modules:final' (fake, for {run_id})"
+        )
+        .unwrap();
+
+        let mut cmd = Command::new("bash");
+        self.env(&mut cmd);
+        cmd.arg(repo().join("scripts/aws/user-data.sh"))
+            .env("PATH", with_dir_first(&stub))
+            .env("BUCKET", BUCKET)
+            .env("PREFIX", prefix)
+            .env("RUN_ID", run_id)
+            .env("MAX_MINUTES", "30")
+            .env("GPUBENCH_BINARY_S3", format!("s3://{BUCKET}/bin/gpubench"))
+            .env("S3_ENDPOINT_URL", &self.endpoint)
+            .env("GPUBENCH_AWS_IMDS_URL", &self.imds_url)
+            // gpubench also asks GCP and Azure: the fake answers 404 there, nothing leaves the box.
+            .env("GPUBENCH_GCP_METADATA_URL", &self.imds_url)
+            .env("GPUBENCH_AZURE_IMDS_URL", &self.imds_url)
+            .env("LOG_FILE", p.join("var/log/gpubench-user-data.log"))
+            .env("CLOUD_INIT_LOG", &cloud_init_log)
+            .env("WORK_DIR", p.join("opt/gpubench"))
+            .env("WORKLOADS", "turtle")
+            .env("BACKENDS", "cpu")
+            .env("EPOCHS", "1")
+            .env("GPUBENCH_ARGS", gpubench_args);
+        if let Ok(instance) = std::env::var("GPUBENCH_FLEET_TEST_INSTANCE") {
+            cmd.env("GPUBENCH_INSTANCE", instance);
+        }
+        let (status, output) = run_bounded(cmd, &p.join("user-data.out"), SCRIPT_TIMEOUT);
+        let shutdown_calls = fs::read_to_string(&calls)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        UserDataRun {
+            status,
+            output,
+            shutdown_calls,
+        }
+    }
+
+    fn imds_log(&self) -> String {
+        fs::read_to_string(self.path().join("imds.log")).unwrap_or_default()
+    }
+}
+
+struct UserDataRun {
+    status: ExitStatus,
+    output: String,
+    shutdown_calls: Vec<String>,
+}
+
+fn check_shutdown_and_imds(sb: &Sandbox, run: &UserDataRun) {
+    assert_eq!(
+        run.shutdown_calls,
+        ["-h +30", "-h now"],
+        "shutdown: the backstop first, then now\n{}",
+        run.output
+    );
+    let imds = sb.imds_log();
+    assert!(
+        imds.contains("TOKEN ttl="),
+        "no IMDSv2 token was asked for:\n{imds}"
+    );
+    assert!(
+        imds.contains("GET /latest/meta-data/instance-type"),
+        "the instance type was not read with a token:\n{imds}"
+    );
+    assert!(
+        !imds.contains("IMDSV1"),
+        "something used IMDSv1 (no token):\n{imds}"
+    );
+}
+
+#[test]
+fn shellcheck_passes_on_every_aws_script_and_the_policies_are_json() {
+    require(&["shellcheck", "python3"]);
+    let dir = repo().join("scripts/aws");
+    let mut scripts: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    scripts.sort();
+    let names: Vec<_> = scripts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_owned())
+        .collect();
+    for want in ["collect.sh", "launch-fleet.sh", "user-data.sh"] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "scripts/aws/{want} is missing"
+        );
+    }
+    let out = Command::new("shellcheck")
+        .env("PATH", tool_path())
+        .args(&scripts)
+        .output()
+        .expect("shellcheck runs");
+    assert!(
+        out.status.success(),
+        "shellcheck found problems:\n{}",
+        common::text(&out)
+    );
+    for script in &scripts {
+        let mode = fs::metadata(script).unwrap().permissions().mode();
+        assert!(mode & 0o111 != 0, "{} is not executable", script.display());
+    }
+    for policy in ["iam-policy.json", "launcher-policy.json"] {
+        let out = Command::new("python3")
+            .args(["-m", "json.tool"])
+            .arg(dir.join(policy))
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "{policy}: {}", common::text(&out));
+    }
+}
+
+#[test]
+fn user_data_runs_gpubench_uploads_results_and_logs_then_shuts_down() {
+    let sb = Sandbox::start();
+    let (prefix, run_id) = ("fleet-ok", "run-ok-1");
+    let run = sb.run_user_data(prefix, run_id, "--synthetic 20 --batch-size 8");
+    assert!(
+        run.status.success(),
+        "user-data.sh failed ({}):\n{}",
+        run.status,
+        run.output
+    );
+    check_shutdown_and_imds(&sb, &run);
+
+    let dir = format!("{INSTANCE_TYPE}/{run_id}");
+    let keys = sb.keys(prefix);
+    for file in [
+        "runs.csv",
+        "epochs.csv",
+        "gpubench-user-data.log",
+        "cloud-init-output.log",
+        "status.txt",
+    ] {
+        assert!(
+            keys.contains(&format!("{dir}/{file}")),
+            "{file} did not arrive under {prefix}/{dir}/; the bucket has {keys:?}\n{}",
+            run.output
+        );
+    }
+
+    // runs.csv is gpubench's own, and names the instance the metadata service reported.
+    let local = sb.path().join("runs-ok");
+    fs::create_dir_all(&local).unwrap();
+    fs::write(
+        local.join("runs.csv"),
+        sb.object(&format!("{prefix}/{dir}/runs.csv")),
+    )
+    .unwrap();
+    let rows = common::runs(&local);
+    assert_eq!(rows.len(), 1, "one run: turtle on cpu");
+    let r = &rows[0];
+    assert_eq!(r.instance, INSTANCE_TYPE);
+    assert_eq!((r.workload.as_str(), r.backend.as_str()), ("turtle", "cpu"));
+    assert_eq!(r.status, Status::Ok, "{:?}", r.error);
+    if std::env::var("GPUBENCH_FLEET_TEST_INSTANCE").is_err() {
+        assert!(
+            r.instance_source.contains("aws"),
+            "--instance auto should say it asked AWS's metadata, got {:?}",
+            r.instance_source
+        );
+    }
+    assert!(
+        sb.object(&format!("{prefix}/{dir}/epochs.csv"))
+            .lines()
+            .count()
+            >= 2,
+        "epochs.csv has no epoch"
+    );
+
+    let log = sb.object(&format!("{prefix}/{dir}/gpubench-user-data.log"));
+    assert!(
+        log.contains(&format!("instance {INSTANCE_TYPE} in us-east-1")),
+        "{log}"
+    );
+    assert!(log.contains("benchmark done"), "{log}");
+    let cloud_init = sb.object(&format!("{prefix}/{dir}/cloud-init-output.log"));
+    assert!(cloud_init.contains("Cloud-init v. 99"), "{cloud_init}");
+    assert!(
+        sb.object(&format!("{prefix}/{dir}/status.txt"))
+            .contains("exit_status=0")
+    );
+
+    // collect.sh brings the same files down from the bucket.
+    let out_dir = sb.path().join("collected");
+    let mut cmd = Command::new("bash");
+    sb.env(&mut cmd);
+    cmd.arg(repo().join("scripts/aws/collect.sh"))
+        .args([
+            "--bucket", BUCKET, "--prefix", prefix, "--run-id", run_id, "--out",
+        ])
+        .arg(&out_dir)
+        .env("PATH", tool_path())
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("S3_ENDPOINT_URL", &sb.endpoint)
+        .env("GPUBENCH", env!("CARGO_BIN_EXE_gpubench"));
+    let (status, output) = run_bounded(
+        cmd,
+        &sb.path().join("collect.out"),
+        Duration::from_secs(120),
+    );
+    assert!(status.success(), "collect.sh failed ({status}):\n{output}");
+    for file in ["runs.csv", "epochs.csv", "gpubench-user-data.log"] {
+        assert!(
+            out_dir.join(&dir).join(file).is_file(),
+            "collect.sh did not fetch {file}:\n{output}"
+        );
+    }
+    assert_eq!(common::runs(&out_dir.join(&dir)).len(), 1);
+}
+
+#[test]
+fn user_data_uploads_logs_and_shuts_down_when_gpubench_fails() {
+    let sb = Sandbox::start();
+    let (prefix, run_id) = ("fleet-fail", "run-fail-1");
+    // gpubench rejects the flag (exit 2), as it would any bad --gpubench-args.
+    let run = sb.run_user_data(prefix, run_id, "--synthetic 20 --no-such-flag");
+    assert!(
+        !run.status.success(),
+        "user-data.sh should fail:\n{}",
+        run.output
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "gpubench's exit status:\n{}",
+        run.output
+    );
+    check_shutdown_and_imds(&sb, &run);
+
+    let dir = format!("{INSTANCE_TYPE}/{run_id}");
+    let keys = sb.keys(prefix);
+    for file in [
+        "gpubench-user-data.log",
+        "cloud-init-output.log",
+        "status.txt",
+    ] {
+        assert!(
+            keys.contains(&format!("{dir}/{file}")),
+            "{file} did not arrive under {prefix}/{dir}/; the bucket has {keys:?}\n{}",
+            run.output
+        );
+    }
+    assert!(
+        !keys.contains(&format!("{dir}/runs.csv")),
+        "no run, so no runs.csv: {keys:?}"
+    );
+    let log = sb.object(&format!("{prefix}/{dir}/gpubench-user-data.log"));
+    assert!(
+        log.contains("--no-such-flag"),
+        "gpubench's complaint is in the log:\n{log}"
+    );
+    assert!(log.contains("finished with exit status 2"), "{log}");
+    assert!(
+        sb.object(&format!("{prefix}/{dir}/status.txt"))
+            .contains("exit_status=2")
+    );
+}
+
+fn launch_fleet(
+    args: &[&str],
+    aws_cli: &Path,
+    tmp: &Path,
+    extra_env: &[(&str, &str)],
+) -> (ExitStatus, String) {
+    let mut cmd = Command::new("bash");
+    for k in SCRUBBED {
+        cmd.env_remove(k);
+    }
+    cmd.arg(repo().join("scripts/aws/launch-fleet.sh"))
+        .args(args)
+        .env("AWS_CLI", aws_cli)
+        .env("TMPDIR", tmp);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let n = fs::read_dir(tmp).unwrap().count();
+    run_bounded(
+        cmd,
+        &tmp.join(format!("launch-{n}.out")),
+        Duration::from_secs(60),
+    )
+}
+
+fn run_instances_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| l.contains(" ec2 run-instances "))
+        .collect()
+}
+
+#[test]
+fn launch_fleet_dry_run_prints_one_run_instances_per_type_and_calls_nothing() {
+    require(&["bash"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let never = tmp.path().join("no-such-aws"); // calling it would fail the script
+    let base = [
+        "--dry-run",
+        "--types",
+        "g4dn.xlarge,g5.xlarge",
+        "--bucket",
+        "b",
+        "--ami",
+        "ami-123",
+        "--binary-s3",
+        "s3://b/bin/gpubench",
+    ];
+
+    let spot: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--spot", "--run-id", "r-test", "--region", "us-west-2"])
+        .collect();
+    let (status, out) = launch_fleet(&spot, &never, tmp.path(), &[]);
+    assert!(status.success(), "{out}");
+    let lines = run_instances_lines(&out);
+    assert_eq!(lines.len(), 2, "one run-instances per type:\n{out}");
+    for (line, t) in lines.iter().zip(["g4dn.xlarge", "g5.xlarge"]) {
+        for want in [
+            format!("--instance-type {t} "),
+            "--image-id ami-123 ".into(),
+            "--count 1 ".into(),
+            "--instance-initiated-shutdown-behavior terminate ".into(),
+            "--iam-instance-profile Name=gpubench-fleet ".into(),
+            "HttpTokens=required".into(),
+            "--user-data file://".into(),
+            format!(
+                "ResourceType=instance,Tags=[{{Key=gpubench-run,Value=r-test}},{{Key=gpubench-type,Value={t}}}"
+            ),
+            "--instance-market-options MarketType=spot".into(),
+            "--region us-west-2 ".into(),
+        ] {
+            assert!(line.contains(&want), "`{want}` missing from\n{line}");
+        }
+    }
+    assert!(
+        !out.contains("ssm get-parameter"),
+        "--ami given, no SSM lookup:\n{out}"
+    );
+    for var in [
+        "BUCKET=b",
+        "PREFIX=gpubench",
+        "RUN_ID=r-test",
+        "MAX_MINUTES=90",
+    ] {
+        assert!(
+            out.lines().any(|l| l.trim_start_matches(['#', ' ']) == var),
+            "{var} not in the variable block:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("Name=tag:gpubench-run,Values=r-test"),
+        "the straggler check:\n{out}"
+    );
+
+    // On demand, no --ami: the SSM lookup is printed, not run; no spot options.
+    let on_demand = [
+        "--dry-run",
+        "--types",
+        "g6.xlarge",
+        "--bucket",
+        "b",
+        "--max-minutes",
+        "45",
+        "--repo",
+        "https://example.com/gpubench.git",
+    ];
+    let (status, out) = launch_fleet(&on_demand, &never, tmp.path(), &[]);
+    assert!(status.success(), "{out}");
+    assert_eq!(run_instances_lines(&out).len(), 1, "{out}");
+    assert!(!out.contains("MarketType=spot"), "{out}");
+    assert!(
+        out.contains("ssm get-parameter --name /aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id"),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.ends_with("MAX_MINUTES=45")), "{out}");
+
+    // Bad input: exit 2 before anything runs.
+    for bad in [
+        &["--types", "g4dn.xlarge"][..],
+        &["--bucket", "b"][..],
+        &["--types", "g4dn xlarge", "--bucket", "b"][..],
+        &[
+            "--types",
+            "g4dn.xlarge",
+            "--bucket",
+            "b",
+            "--max-minutes",
+            "soon",
+        ][..],
+        &[
+            "--types",
+            "g4dn.xlarge",
+            "--bucket",
+            "b",
+            "--repo",
+            "https://user:token@example.com/x.git",
+        ][..],
+        &["--types", "g4dn.xlarge", "--bucket", "b", "--frobnicate"][..],
+        // Neither a binary nor a repository: no way for an instance to get gpubench.
+        &["--types", "g4dn.xlarge", "--bucket", "b", "--ami", "ami-1"][..],
+    ] {
+        let (status, out) = launch_fleet(bad, &never, tmp.path(), &[]);
+        assert_eq!(status.code(), Some(2), "{bad:?}:\n{out}");
+    }
+}
+
+/// A fake AWS CLI: records each call (one argument a line, `--` after each), keeps the user data
+/// it was given, answers SSM with an AMI id and run-instances with an instance id.
+const FAKE_AWS: &str = r#"#!/bin/bash
+d="$(dirname "$0")"
+printf '%s\n' "$@" -- >> "$d/calls"
+case " $* " in
+*" ssm get-parameter "*) echo ami-0fa4e1234 ;;
+*" ec2 run-instances "*)
+    for a in "$@"; do
+        case "$a" in file://*) cp "${a#file://}" "$d/user-data.rendered" ;; esac
+    done
+    if [[ " $* " == *" --instance-type ${FAKE_AWS_FAIL_TYPE:-none} "* ]]; then
+        echo "An error occurred (InsufficientInstanceCapacity)" >&2
+        exit 254
+    fi
+    echo "i-000$(grep -c '^run-instances$' "$d/calls")"
+    ;;
+*) echo "fake aws: unexpected call: $*" >&2; exit 1 ;;
+esac
+"#;
+
+#[test]
+fn launch_fleet_calls_the_aws_cli_once_per_type_with_the_rendered_user_data() {
+    require(&["bash"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let fake_dir = tmp.path().join("fake");
+    fs::create_dir(&fake_dir).unwrap();
+    let fake = fake_dir.join("aws");
+    fs::write(&fake, FAKE_AWS).unwrap();
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let scratch = tmp.path().join("scratch");
+    fs::create_dir(&scratch).unwrap();
+
+    let tricky_args = "--seed 7 --price 0.5 # it's \"quoted\"";
+    let args = [
+        "--types",
+        "g4dn.xlarge,g5.xlarge",
+        "--bucket",
+        "b",
+        "--prefix",
+        "bench/",
+        "--region",
+        "us-east-2",
+        "--key-name",
+        "k",
+        "--run-id",
+        "r-real",
+        "--binary-s3",
+        "s3://b/bin/gpubench",
+        "--gpubench-args",
+        tricky_args,
+    ];
+    let (status, out) = launch_fleet(&args, &fake, &scratch, &[]);
+    assert!(status.success(), "{out}");
+
+    let calls_text = fs::read_to_string(fake_dir.join("calls")).unwrap();
+    let calls: Vec<Vec<&str>> = calls_text
+        .split("--\n")
+        .filter(|c| !c.is_empty())
+        .map(|c| c.lines().collect())
+        .collect();
+    assert_eq!(
+        calls.len(),
+        3,
+        "one SSM lookup, then one run-instances per type: {calls:#?}"
+    );
+    assert_eq!(
+        calls[0],
+        [
+            "--region",
+            "us-east-2",
+            "ssm",
+            "get-parameter",
+            "--name",
+            "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id",
+            "--query",
+            "Parameter.Value",
+            "--output",
+            "text"
+        ]
+    );
+    let value_of = |call: &[&str], flag: &str| -> Option<String> {
+        call.iter()
+            .position(|a| *a == flag)
+            .map(|i| call[i + 1].to_string())
+    };
+    for (call, t) in calls[1..].iter().zip(["g4dn.xlarge", "g5.xlarge"]) {
+        assert_eq!(
+            &call[..4],
+            ["--region", "us-east-2", "ec2", "run-instances"]
+        );
+        assert_eq!(value_of(call, "--instance-type").as_deref(), Some(t));
+        assert_eq!(
+            value_of(call, "--image-id").as_deref(),
+            Some("ami-0fa4e1234")
+        );
+        assert_eq!(
+            value_of(call, "--instance-initiated-shutdown-behavior").as_deref(),
+            Some("terminate")
+        );
+        assert_eq!(value_of(call, "--key-name").as_deref(), Some("k"));
+        assert_eq!(
+            value_of(call, "--iam-instance-profile").as_deref(),
+            Some("Name=gpubench-fleet")
+        );
+        let tags = value_of(call, "--tag-specifications").unwrap();
+        assert!(
+            tags.contains("{Key=gpubench-run,Value=r-real}")
+                && tags.contains(&format!("{{Key=gpubench-type,Value={t}}}")),
+            "{tags}"
+        );
+        assert!(
+            !call.contains(&"--instance-market-options"),
+            "no --spot, no spot: {call:?}"
+        );
+    }
+    assert!(
+        out.contains("g4dn.xlarge          i-0001") && out.contains("g5.xlarge            i-0002"),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read_dir(&scratch)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().is_dir())
+            .count(),
+        0,
+        "temporary user data left behind"
+    );
+
+    // The user data: shebang, the variables, then user-data.sh's body unchanged; under 16 KiB.
+    let rendered = fs::read_to_string(fake_dir.join("user-data.rendered")).unwrap();
+    assert!(
+        rendered.len() <= 16 * 1024,
+        "user data is {} bytes, EC2 allows 16 KiB",
+        rendered.len()
+    );
+    let source = fs::read_to_string(repo().join("scripts/aws/user-data.sh")).unwrap();
+    let body = source.split_once('\n').unwrap().1;
+    assert!(
+        rendered.starts_with("#!/bin/bash\n# --- gpubench fleet configuration"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.ends_with(body),
+        "the body must be user-data.sh without its shebang"
+    );
+    let block = &rendered[..rendered.len() - body.len()];
+    for line in [
+        "BUCKET=b",
+        "PREFIX=bench",
+        "RUN_ID=r-real",
+        "GPUBENCH_BINARY_S3=s3://b/bin/gpubench",
+    ] {
+        assert!(block.lines().any(|l| l == line), "{line} not in\n{block}");
+    }
+    assert!(
+        !block.contains("WORKLOADS="),
+        "unset options keep user-data.sh's defaults:\n{block}"
+    );
+    // The values read back exactly, quotes and all; the whole script parses.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("{block}\nprintf '%s' \"$GPUBENCH_ARGS\""))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        tricky_args,
+        "{}",
+        common::text(&out)
+    );
+    let path = tmp.path().join("rendered.sh");
+    fs::write(&path, &rendered).unwrap();
+    let out = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(out.status.success(), "bash -n: {}", common::text(&out));
+
+    // A type that fails to launch is reported, the others still launch, and the exit is 1.
+    let (status, out) = launch_fleet(
+        &args,
+        &fake,
+        &scratch,
+        &[("FAKE_AWS_FAIL_TYPE", "g4dn.xlarge")],
+    );
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("g4dn.xlarge          FAILED") && out.contains("InsufficientInstanceCapacity"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("g5.xlarge") && l.contains(" i-")),
+        "{out}"
+    );
+}
