@@ -37,4 +37,4 @@ export PATH="$PWD/$venv/bin:$PATH"
 
 # One profile (release) for the binary and the tests, so burn is compiled once.
 # --all-targets also runs each criterion bench once, as a check that it works.
-cargo test --release --all-targets "$@"
+cargo test --release --all-targets --no-fail-fast "$@"

@@ -472,21 +472,14 @@ fn user_data_runs_gpubench_uploads_results_and_logs_then_shuts_down() {
     );
     check_shutdown_and_imds(&sb, &run);
 
+    let keys = assert_arrived(
+        &sb,
+        prefix,
+        run_id,
+        &["runs.csv", "epochs.csv", LOG, CLOUD_INIT_LOG, "status.txt"],
+        &run.output,
+    );
     let dir = format!("{INSTANCE_TYPE}/{run_id}");
-    let keys = sb.keys(prefix);
-    for file in [
-        "runs.csv",
-        "epochs.csv",
-        "gpubench-user-data.log",
-        "cloud-init-output.log",
-        "status.txt",
-    ] {
-        assert!(
-            keys.contains(&format!("{dir}/{file}")),
-            "{file} did not arrive under {prefix}/{dir}/; the bucket has {keys:?}\n{}",
-            run.output
-        );
-    }
 
     // runs.csv is gpubench's own, and names the instance the metadata service reported.
     let local = sb.path().join("runs-ok");
@@ -577,19 +570,14 @@ fn user_data_uploads_logs_and_shuts_down_when_gpubench_fails() {
     );
     check_shutdown_and_imds(&sb, &run);
 
+    let keys = assert_arrived(
+        &sb,
+        prefix,
+        run_id,
+        &[LOG, CLOUD_INIT_LOG, "status.txt"],
+        &run.output,
+    );
     let dir = format!("{INSTANCE_TYPE}/{run_id}");
-    let keys = sb.keys(prefix);
-    for file in [
-        "gpubench-user-data.log",
-        "cloud-init-output.log",
-        "status.txt",
-    ] {
-        assert!(
-            keys.contains(&format!("{dir}/{file}")),
-            "{file} did not arrive under {prefix}/{dir}/; the bucket has {keys:?}\n{}",
-            run.output
-        );
-    }
     assert!(
         !keys.contains(&format!("{dir}/runs.csv")),
         "no run, so no runs.csv: {keys:?}"
@@ -604,6 +592,28 @@ fn user_data_uploads_logs_and_shuts_down_when_gpubench_fails() {
         sb.object(&format!("{prefix}/{dir}/status.txt"))
             .contains("exit_status=2")
     );
+}
+
+const LOG: &str = "gpubench-user-data.log";
+const CLOUD_INIT_LOG: &str = "cloud-init-output.log";
+
+/// Checks that each of `files` is in the bucket under `prefix/<type>/<run_id>/`; returns every key.
+fn assert_arrived(
+    sb: &Sandbox,
+    prefix: &str,
+    run_id: &str,
+    files: &[&str],
+    output: &str,
+) -> Vec<String> {
+    let dir = format!("{INSTANCE_TYPE}/{run_id}");
+    let keys = sb.keys(prefix);
+    for file in files {
+        assert!(
+            keys.contains(&format!("{dir}/{file}")),
+            "{file} did not arrive under {prefix}/{dir}/; the bucket has {keys:?}\n{output}"
+        );
+    }
+    keys
 }
 
 fn launch_fleet(

@@ -17,6 +17,14 @@ const FILES: &[(&str, &str)] = &[
         "instances/aws.toml",
         include_str!("../../instances/aws.toml"),
     ),
+    (
+        "instances/gcp.toml",
+        include_str!("../../instances/gcp.toml"),
+    ),
+    (
+        "instances/azure.toml",
+        include_str!("../../instances/azure.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

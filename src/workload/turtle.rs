@@ -195,8 +195,8 @@ mod tests {
     #[test]
     fn eval_counts_accuracy_and_cross_entropy() {
         let s = Turtle.eval(&[0.0, 2.0, 1.0, 0.0, 0.0, 0.0], &[1.0, 1.0, 0.0], &[1.0; 3]);
-        assert_eq!(s.metric_sum, 1.0); // first right, second wrong, third a tie read as class 0
-        assert_eq!(Turtle.metric(&s), 1.0 / 3.0);
+        assert_eq!(s.metric_sum, 2.0); // first right, second wrong, third a tie read as class 0
+        assert_eq!(Turtle.metric(&s), 2.0 / 3.0);
         let ce = |logits: [f32; 2], y: usize| {
             let lse = (logits[0].exp() + logits[1].exp()).ln();
             f64::from(lse - logits[y])
