@@ -59,3 +59,59 @@ fn help_shows_examples() {
         "{s}"
     );
 }
+
+#[test]
+fn price_prints_the_cost_of_seconds_on_an_instance() {
+    let o = gpubench(&["price", "--instance", "g5.xlarge", "--seconds", "1800"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success()
+            && s.contains("1.006 USD/h (on-demand, price of 2026-01-21) = 0.503000 USD"),
+        "{s}"
+    );
+    let spot = gpubench(&[
+        "price",
+        "--instance",
+        "g5.xlarge",
+        "--seconds",
+        "3600",
+        "--spot",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&spot.stdout).contains("= 0.451000 USD"),
+        "{}",
+        text(&spot)
+    );
+    let bad = gpubench(&["price", "--instance", "p3.2xlarge", "--seconds", "-5"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    let no_spot = gpubench(&[
+        "price",
+        "--instance",
+        "p3.2xlarge",
+        "--seconds",
+        "5",
+        "--spot",
+    ]);
+    assert_eq!(no_spot.status.code(), Some(2), "{}", text(&no_spot));
+}
+
+#[test]
+fn instances_formats_and_provider_filter() {
+    let o = gpubench(&["instances", "--provider", "azure", "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(s.matches("\"instance\"").count(), 3, "{s}");
+    assert!(
+        s.contains("Standard_NC4as_T4_v3") && !s.contains("g5.xlarge"),
+        "{s}"
+    );
+    let csv = gpubench(&["instances", "--provider", "aws", "--format", "csv"]);
+    let s = String::from_utf8_lossy(&csv.stdout);
+    assert!(s.starts_with("instance,provider,region,"), "{s}");
+    assert_eq!(s.lines().count(), 1 + 16);
+    assert!(
+        s.lines()
+            .any(|l| l.starts_with("g5.xlarge,aws,us-east-1,4,16.0,NVIDIA A10G,1,35.0,")),
+        "{s}"
+    );
+}

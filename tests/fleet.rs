@@ -472,7 +472,7 @@ fn user_data_runs_gpubench_uploads_results_and_logs_then_shuts_down() {
     );
     check_shutdown_and_imds(&sb, &run);
 
-    let keys = assert_arrived(
+    assert_arrived(
         &sb,
         prefix,
         run_id,

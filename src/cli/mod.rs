@@ -44,10 +44,10 @@ enum Command {
     Price {
         #[arg(long)]
         instance: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         seconds: f64,
         /// Price in USD per hour, overriding the catalog's.
-        #[arg(long, conflicts_with = "spot")]
+        #[arg(long, conflicts_with = "spot", allow_negative_numbers = true)]
         price: Option<f64>,
         /// Use the catalog's spot price.
         #[arg(long)]
@@ -87,7 +87,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Price in USD per hour, overriding the catalog's.
-    #[arg(long, conflicts_with = "spot")]
+    #[arg(long, conflicts_with = "spot", allow_negative_numbers = true)]
     pub price: Option<f64>,
     /// Charge the catalog's spot price instead of on-demand.
     #[arg(long)]

@@ -38,15 +38,16 @@ fn from_detected(d: &detect::Detected) -> Result<Instance> {
             );
             Instance::unpriced(&d.name, d.provider)
         });
-    if let (Some(here), Some(priced)) = (&d.region, &inst.region) {
-        if here != priced && inst.price_usd_per_hour.is_some() {
-            eprintln!(
-                "instance auto: {} runs in {here}, the catalog prices {priced}; no price unless --price is given",
-                d.name
-            );
-            inst.price_usd_per_hour = None;
-            inst.spot_usd_per_hour = None;
-        }
+    if let (Some(here), Some(priced)) = (&d.region, &inst.region)
+        && here != priced
+        && inst.price_usd_per_hour.is_some()
+    {
+        eprintln!(
+            "instance auto: {} runs in {here}, the catalog prices {priced}; no price unless --price is given",
+            d.name
+        );
+        inst.price_usd_per_hour = None;
+        inst.spot_usd_per_hour = None;
     }
     inst.region = d.region.clone().or(inst.region);
     Ok(inst)

@@ -46,15 +46,15 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
             metric,
             r.cost_usd.map_or("-".into(), |c| format!("{c:.5}")),
         )?;
-        if r.status != Status::Ok {
-            if let Some(e) = &r.error {
-                writeln!(
-                    out,
-                    "    {}: {}",
-                    r.status.as_str(),
-                    e.lines().next().unwrap_or_default()
-                )?;
-            }
+        if r.status != Status::Ok
+            && let Some(e) = &r.error
+        {
+            writeln!(
+                out,
+                "    {}: {}",
+                r.status.as_str(),
+                e.lines().next().unwrap_or_default()
+            )?;
         }
     }
     writeln!(
