@@ -118,6 +118,19 @@ fn setup() -> Setup {
     }
 }
 
+/// Refreshes the fixture catalog as of 2026-12-01 into `out`.
+fn refresh_to(s: &Setup, out: &Path, fail: bool) -> Output {
+    let args = [
+        "--catalog",
+        s.catalog.to_str().unwrap(),
+        "--date",
+        "2026-12-01",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    refresh(s, &args, fail)
+}
+
 fn refresh(s: &Setup, args: &[&str], fail: bool) -> Output {
     let mut cmd = Command::new("bash");
     cmd.arg(SCRIPT)
@@ -166,18 +179,7 @@ fn refreshes_prices_and_keeps_everything_else() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let s = setup();
     let out = s.dir.path().join("refreshed.toml");
-    let o = refresh(
-        &s,
-        &[
-            "--catalog",
-            s.catalog.to_str().unwrap(),
-            "--date",
-            "2026-12-01",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        false,
-    );
+    let o = refresh_to(&s, &out, false);
     assert!(o.status.success(), "{}", text(&o));
     let written = fs::read_to_string(&out).unwrap();
 
@@ -306,18 +308,7 @@ fn a_failing_aws_writes_nothing() {
 
     // --out to a new file: it must not appear.
     let out = s.dir.path().join("refreshed.toml");
-    let o = refresh(
-        &s,
-        &[
-            "--catalog",
-            s.catalog.to_str().unwrap(),
-            "--date",
-            "2026-12-01",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        true,
-    );
+    let o = refresh_to(&s, &out, true);
     assert!(!o.status.success(), "{}", text(&o));
     assert!(!out.exists(), "a failed refresh wrote {}", out.display());
     assert!(
