@@ -2,9 +2,11 @@
 //! (one row per epoch). Rows are appended whole, one write each; a value not measured is empty.
 
 mod row;
+mod schema;
 mod summary;
 
-pub use row::{BURN_VERSION, Context, EpochRow, Key, RunRow, steady_epoch_median};
+pub use row::{BURN_VERSION, Context, Key, steady_epoch_median};
+pub use schema::{EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, Status};
 pub use summary::print_summary;
 
 use std::fs::{self, OpenOptions};
@@ -12,40 +14,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::input;
-
-/// Bumped whenever `runs.csv` columns change, so `report` can read old files.
-pub const SCHEMA_VERSION: u32 = 2;
-pub const RUNS_FILE: &str = "runs.csv";
-pub const EPOCHS_FILE: &str = "epochs.csv";
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    #[default]
-    Ok,
-    /// The backend cannot run on this machine (no driver, no adapter); `error` says why.
-    Unavailable,
-    /// The run started and broke; `error` says how.
-    Failed,
-    /// The training loss became NaN or infinite.
-    Diverged,
-    Interrupted,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Unavailable => "unavailable",
-            Status::Failed => "failed",
-            Status::Diverged => "diverged",
-            Status::Interrupted => "interrupted",
-        }
-    }
-}
 
 /// The header line a file of `T` rows starts with.
 pub fn header<T: Serialize + Default>() -> String {
@@ -102,7 +73,7 @@ pub fn append<T: Serialize>(path: &Path, row: &T) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// The column list of DESIGN.md, the contract `report` reads, plus schema 2's two columns.
+    /// The column list of DESIGN.md, the contract `report` reads, plus the columns schemas 2 and 3 appended.
     const CONTRACT: &str = "schema_version,run_id,started_at,status,error,\
         instance,instance_source,provider,region,price_usd_per_hour,price_kind,price_date,\
         backend,device_name,device_kind,driver,\
@@ -113,7 +84,8 @@ mod tests {
         final_train_loss,val_loss,val_metric_name,val_metric,\
         cost_usd,cost_per_epoch_usd,\
         gpubench_version,git_sha,burn_version,os,cpu_model,cpu_cores,mem_gib,\
-        instance_gpu,gpu_peak_fp32_tflops";
+        instance_gpu,gpu_peak_fp32_tflops,\
+        peak_measured_tflops,mfu_measured,n_skipped,compile_cache,artifact";
 
     #[test]
     fn runs_header_is_the_contract() {

@@ -1,8 +1,6 @@
 //! Rows of `runs.csv` and `epochs.csv`, and the numbers derived from what a run measured.
 
-use serde::{Deserialize, Serialize};
-
-use super::{SCHEMA_VERSION, Status};
+use super::{EpochRow, RunRow, SCHEMA_VERSION};
 use crate::backend::DeviceInfo;
 use crate::instance::gpus::Gpu;
 use crate::instance::host::Host;
@@ -11,82 +9,6 @@ use crate::train::Outcome;
 
 /// burn is pinned to exactly this version in Cargo.toml.
 pub const BURN_VERSION: &str = "0.21.0";
-
-/// One row of `runs.csv`; the field order is the column order of the CSV contract.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunRow {
-    pub schema_version: u32,
-    pub run_id: String,
-    pub started_at: String,
-    pub status: Status,
-    pub error: Option<String>,
-    pub instance: String,
-    pub instance_source: String,
-    pub provider: Option<String>,
-    pub region: Option<String>,
-    pub price_usd_per_hour: Option<f64>,
-    pub price_kind: Option<String>,
-    pub price_date: Option<String>,
-    pub backend: String,
-    pub device_name: Option<String>,
-    pub device_kind: Option<String>,
-    pub driver: Option<String>,
-    pub workload: String,
-    pub model: String,
-    pub params: Option<usize>,
-    pub flops_per_image: Option<u64>,
-    pub dataset: Option<String>,
-    pub dataset_sha256: Option<String>,
-    pub n_train: Option<usize>,
-    pub n_val: Option<usize>,
-    pub batch_size: usize,
-    pub epochs: usize,
-    pub repeat: usize,
-    pub seed: u64,
-    pub device_init_s: Option<f64>,
-    pub data_load_s: Option<f64>,
-    pub model_init_s: Option<f64>,
-    pub warmup_s: Option<f64>,
-    pub train_s: Option<f64>,
-    pub eval_s: Option<f64>,
-    pub init_s: Option<f64>,
-    pub total_s: Option<f64>,
-    pub epoch_s_median: Option<f64>,
-    pub images_per_s: Option<f64>,
-    pub achieved_tflops: Option<f64>,
-    pub mfu: Option<f64>,
-    pub final_train_loss: Option<f64>,
-    pub val_loss: Option<f64>,
-    pub val_metric_name: Option<String>,
-    pub val_metric: Option<f64>,
-    pub cost_usd: Option<f64>,
-    pub cost_per_epoch_usd: Option<f64>,
-    pub gpubench_version: String,
-    pub git_sha: Option<String>,
-    pub burn_version: String,
-    pub os: Option<String>,
-    pub cpu_model: Option<String>,
-    pub cpu_cores: Option<usize>,
-    pub mem_gib: Option<f64>,
-    // Schema 2: the catalog's GPU for this instance and its spec peak (the mfu denominator).
-    pub instance_gpu: Option<String>,
-    pub gpu_peak_fp32_tflops: Option<f64>,
-}
-
-/// One row of `epochs.csv`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EpochRow {
-    pub run_id: String,
-    pub workload: String,
-    pub backend: String,
-    pub batch_size: usize,
-    pub repeat: usize,
-    pub epoch: usize,
-    /// Training seconds of the epoch (the first includes the warm-up step; eval excluded).
-    pub seconds: f64,
-    pub train_loss: f64,
-    pub val_metric: Option<f64>,
-}
 
 /// What every row of one `gpubench run` shares.
 #[derive(Debug, Clone)]
@@ -103,12 +25,16 @@ pub struct Context {
     pub seed: u64,
 }
 
-/// Which of a run's measurements one row describes.
+/// Which of a run's measurements one row describes, and what held for it on the device.
 #[derive(Debug, Clone, Copy)]
 pub struct Key<'a> {
     pub backend: &'a str,
     pub batch_size: usize,
     pub repeat: usize,
+    /// `cold`, `warm-disk`, `warm-process`, or `none` for a backend that compiles no kernels.
+    pub compile_cache: &'a str,
+    /// The GEMM TFLOP/s this device measured before training, if it was measured.
+    pub peak_measured_tflops: Option<f64>,
 }
 
 impl RunRow {
@@ -191,6 +117,14 @@ impl RunRow {
             mem_gib: Some((ctx.host.mem_gib * 100.0).round() / 100.0),
             instance_gpu: ctx.gpu.as_ref().map(|g| g.name.clone()),
             gpu_peak_fp32_tflops: peak,
+            peak_measured_tflops: key.peak_measured_tflops,
+            // Measured on the device that trained, so it holds for software Vulkan too.
+            mfu_measured: achieved_tflops
+                .zip(key.peak_measured_tflops)
+                .map(|(a, p)| a / p),
+            n_skipped: o.skipped,
+            compile_cache: Some(key.compile_cache.to_string()),
+            artifact: o.artifact.as_ref().map(|p| p.display().to_string()),
         }
     }
 }
@@ -234,6 +168,7 @@ pub fn steady_epoch_median(o: &Outcome) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::instance::catalog;
+    use crate::record::Status;
     use crate::train::{EpochStats, Phases};
     use crate::workload::{Info, Keypoints};
 
@@ -294,6 +229,8 @@ mod tests {
             backend: "cuda",
             batch_size: 16,
             repeat: 0,
+            compile_cache: "cold",
+            peak_measured_tflops: Some(20.0),
         };
         let r = RunRow::new(
             &context("g5.xlarge"),
@@ -312,6 +249,8 @@ mod tests {
             (Some("NVIDIA A10G"), Some(35.0))
         );
         assert_eq!(r.mfu, Some(achieved / 35.0));
+        assert_eq!(r.mfu_measured, Some(achieved / 20.0));
+        assert_eq!(r.compile_cache.as_deref(), Some("cold"));
         assert_eq!(r.price_usd_per_hour, Some(1.006));
         assert_eq!(r.cost_usd, Some(1.006 / 3600.0 * 12.75));
         assert_eq!(r.cost_per_epoch_usd, Some(1.006 / 3600.0 * 4.0));
@@ -324,6 +263,8 @@ mod tests {
             backend: "wgpu",
             batch_size: 16,
             repeat: 0,
+            compile_cache: "warm-disk",
+            peak_measured_tflops: Some(0.05),
         };
         let mut o = outcome();
         o.epochs.truncate(1);
@@ -340,9 +281,10 @@ mod tests {
                 r.epoch_s_median,
                 r.cost_per_epoch_usd,
                 r.images_per_s,
-                r.mfu
+                r.mfu,
+                r.mfu_measured
             ),
-            (None, None, None, None)
+            (None, None, None, None, None)
         );
         let r = RunRow::new(&context("local"), key, "t".into(), None, &outcome());
         assert_eq!((r.cost_usd, r.mfu, r.instance_gpu), (None, None, None));

@@ -60,7 +60,8 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
     writeln!(
         out,
         "init_s = device init + model init + warm-up (the first step: kernel compilation and \
-         autotuning); epoch_s = median of epochs 2..N. Repeat 0 compiles in this process; \
-         on-disk shader and autotune caches from earlier runs can still make it warm."
+         autotuning); epoch_s = median of epochs 2..N. runs.csv's compile_cache says whether \
+         that warm-up started cold, from an on-disk autotune cache, or after an earlier run in \
+         this process."
     )
 }

@@ -1,0 +1,121 @@
+//! The row types of `runs.csv` and `epochs.csv`: plain serde structs with no other dependency,
+//! so the reader in `report` and the writer in `run` share one definition.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever `runs.csv` columns change, so `report` can read old files.
+pub const SCHEMA_VERSION: u32 = 3;
+pub const RUNS_FILE: &str = "runs.csv";
+pub const EPOCHS_FILE: &str = "epochs.csv";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Ok,
+    /// The backend cannot run on this machine (no driver, no adapter); `error` says why.
+    Unavailable,
+    /// The run started and broke; `error` says how.
+    Failed,
+    /// The training loss became NaN or infinite.
+    Diverged,
+    Interrupted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Unavailable => "unavailable",
+            Status::Failed => "failed",
+            Status::Diverged => "diverged",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One row of `runs.csv`; the field order is the column order of the CSV contract.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+// Columns absent from an older file read as empty, so `report` takes every schema_version.
+#[serde(default)]
+pub struct RunRow {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub started_at: String,
+    pub status: Status,
+    pub error: Option<String>,
+    pub instance: String,
+    pub instance_source: String,
+    pub provider: Option<String>,
+    pub region: Option<String>,
+    pub price_usd_per_hour: Option<f64>,
+    pub price_kind: Option<String>,
+    pub price_date: Option<String>,
+    pub backend: String,
+    pub device_name: Option<String>,
+    pub device_kind: Option<String>,
+    pub driver: Option<String>,
+    pub workload: String,
+    pub model: String,
+    pub params: Option<usize>,
+    pub flops_per_image: Option<u64>,
+    pub dataset: Option<String>,
+    pub dataset_sha256: Option<String>,
+    pub n_train: Option<usize>,
+    pub n_val: Option<usize>,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub repeat: usize,
+    pub seed: u64,
+    pub device_init_s: Option<f64>,
+    pub data_load_s: Option<f64>,
+    pub model_init_s: Option<f64>,
+    pub warmup_s: Option<f64>,
+    pub train_s: Option<f64>,
+    pub eval_s: Option<f64>,
+    pub init_s: Option<f64>,
+    pub total_s: Option<f64>,
+    pub epoch_s_median: Option<f64>,
+    pub images_per_s: Option<f64>,
+    pub achieved_tflops: Option<f64>,
+    pub mfu: Option<f64>,
+    pub final_train_loss: Option<f64>,
+    pub val_loss: Option<f64>,
+    pub val_metric_name: Option<String>,
+    pub val_metric: Option<f64>,
+    pub cost_usd: Option<f64>,
+    pub cost_per_epoch_usd: Option<f64>,
+    pub gpubench_version: String,
+    pub git_sha: Option<String>,
+    pub burn_version: String,
+    pub os: Option<String>,
+    pub cpu_model: Option<String>,
+    pub cpu_cores: Option<usize>,
+    pub mem_gib: Option<f64>,
+    // Schema 2: the catalog's GPU for this instance and its spec peak (the mfu denominator).
+    pub instance_gpu: Option<String>,
+    pub gpu_peak_fp32_tflops: Option<f64>,
+    // Schema 3: the peak this device measured (`gpubench probe`'s GEMM) and mfu against it;
+    // images skipped by `--skip-bad`; whether compiled kernels came from a warm on-disk cache;
+    // a file the run wrote next to the CSV (e.g. the keypoint overlay picture).
+    pub peak_measured_tflops: Option<f64>,
+    pub mfu_measured: Option<f64>,
+    pub n_skipped: Option<usize>,
+    pub compile_cache: Option<String>,
+    pub artifact: Option<String>,
+}
+
+/// One row of `epochs.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochRow {
+    pub run_id: String,
+    pub workload: String,
+    pub backend: String,
+    pub batch_size: usize,
+    pub repeat: usize,
+    pub epoch: usize,
+    /// Training seconds of the epoch (the first includes the warm-up step; eval excluded).
+    pub seconds: f64,
+    pub train_loss: f64,
+    pub val_metric: Option<f64>,
+}
