@@ -28,4 +28,9 @@ impl ComputeBackend for Cpu {
     fn train(&self, job: &Job) -> Result<Outcome> {
         run_on::<Autodiff<Flex>>(&FlexDevice, job)
     }
+
+    /// Flex runs precompiled Rust kernels.
+    fn compiles_kernels(&self) -> bool {
+        false
+    }
 }

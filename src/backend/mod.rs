@@ -53,6 +53,44 @@ pub trait ComputeBackend: Sync {
     fn probe(&self) -> Result<DeviceInfo, String>;
     /// Trains `job` on this backend's device (call [`run_on`] with the burn backend type).
     fn train(&self, job: &Job) -> Result<Outcome>;
+    /// Whether the backend compiles kernels at run time (so a cold cache costs warm-up time).
+    fn compiles_kernels(&self) -> bool {
+        true
+    }
+    /// The GEMM TFLOP/s of the device this backend trains on, measured now; `None` where there
+    /// is no such microbenchmark or it failed.
+    fn measure_peak(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// Whether cubecl's autotune cache already holds results, so the first warm-up of a GPU
+/// backend may skip autotuning. cubecl keeps it under the nearest Cargo project's `target/`,
+/// or else under the user's cache directory (cubecl-runtime's `CacheConfig::Target`).
+pub fn kernel_cache_warm() -> bool {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root = cwd
+        .ancestors()
+        .find(|d| d.join("Cargo.toml").exists())
+        .map(|d| d.join("target"))
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache"))
+                })
+                .map(|c| c.join("cubecl"))
+        });
+    root.is_some_and(|r| has_files(&r.join("autotune")))
+}
+
+fn has_files(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() { has_files(&p) } else { true }
+        })
+    })
 }
 
 pub fn find(name: &str) -> Option<&'static dyn ComputeBackend> {
@@ -83,7 +121,7 @@ pub fn train(backend: &dyn ComputeBackend, job: &Job) -> Result<Outcome> {
 
 /// Runs `job` with the burn backend `B` on `device`.
 pub(crate) fn run_on<B: AutodiffBackend>(device: &B::Device, job: &Job) -> Result<Outcome> {
-    workload::visit(job.workload, OnDevice::<B> { device, job })
+    workload::visit(job.workload, job.model, OnDevice::<B> { device, job })
         .ok_or_else(|| anyhow!("unknown workload {:?}", job.workload))
 }
 
@@ -144,7 +182,7 @@ mod tests {
             driver: None,
             max_buffer_bytes: Some(128 << 20),
         };
-        let turtle = workload::info("turtle").unwrap();
+        let turtle = workload::info("turtle", workload::ModelKind::Cnn).unwrap();
         assert_eq!(lavapipe.check_fits(&turtle, 16), Ok(()));
         let err = lavapipe.check_fits(&turtle, 32).unwrap_err();
         assert!(

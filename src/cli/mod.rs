@@ -1,6 +1,8 @@
-//! The command line: `run`, `probe`, `instances`.
+//! The command line: `run`, `report`, `data synth`, `probe`, `instances`, `price`.
 
+mod data;
 mod list;
+mod probe;
 mod run;
 
 use std::path::PathBuf;
@@ -9,12 +11,19 @@ use anyhow::Result;
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 
+use crate::workload::ModelKind;
+use crate::workload::data::kaggle::Missing;
+
 const EXAMPLES: &str = "\
 Examples:
   gpubench run --instance local                       both workloads, every backend, synthetic data
   gpubench run --instance g5.xlarge --backend cuda --batch-size 32,64 --repeats 3
   gpubench run --instance local --price 0.35 --workload keypoints --epochs 5
-  gpubench probe                                       what this machine can run
+  gpubench run --instance local --data-keypoints training.csv --flip --backend cpu
+  gpubench run --instance local --data-turtle turtles/ --model mlp-hog
+  gpubench report --in reports/ --in fleet/ --out reports/   report.md + report.html
+  gpubench data synth --out demo/ --rows 512            stand-in files in the real formats
+  gpubench probe --out reports/                        devices here, measured GEMM and copy speed
   gpubench instances --provider aws --format csv        the catalog with dated prices
   gpubench price --instance g5.xlarge --seconds 3600 --spot";
 
@@ -30,8 +39,26 @@ enum Command {
     /// Train the workloads on each backend, time every phase, append rows to runs.csv.
     #[command(after_help = EXAMPLES)]
     Run(RunArgs),
-    /// Show the backends and devices this machine has, or why a backend cannot run.
-    Probe,
+    /// Merge runs.csv / epochs.csv files into report.md and a self-contained report.html.
+    #[command(after_help = EXAMPLES)]
+    Report {
+        /// A runs.csv / epochs.csv file, or a directory searched recursively; repeatable.
+        #[arg(long = "in", value_name = "DIR_OR_CSV", default_value = "reports")]
+        inputs: Vec<PathBuf>,
+        /// Directory that receives report.md and report.html.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
+    /// Work with datasets.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Show the backends and devices this machine has, or why a backend cannot run, with the
+    /// GEMM GFLOP/s and copy GB/s each device measures.
+    Probe {
+        /// Directory that receives probe.csv.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List the instance catalog: hardware, GPU peak, $/h and the date of each price.
     Instances {
         /// Only this provider's instances (aws, gcp, azure, local).
@@ -55,14 +82,33 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum DataCommand {
+    /// Write stand-in files in the real formats: a Kaggle training.csv, turtle crops, and raw
+    /// turtle images with YOLO labels and labels.csv.
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        /// Rows of training.csv; the turtle sets get a similar number of images.
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+        rows: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Instance type from the catalog (e.g. g4dn.xlarge), or `local`.
     #[arg(long)]
     pub instance: String,
-    /// Workloads to train, comma-separated [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(crate::workload::NAMES))]
+    /// Workloads to train, comma-separated [default: all that have --model, or those given
+    /// --data-*]
+    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(crate::workload::names()))]
     pub workload: Vec<String>,
+    /// The model to train: each workload's CNN, or the seed's HOG-feature MLP (turtle only).
+    #[arg(long, value_enum, default_value = "cnn")]
+    pub model: ModelKind,
     /// Backends to train on, comma-separated; one that cannot run here is recorded with the
     /// reason [default: all]
     #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(crate::backend::names()))]
@@ -77,9 +123,26 @@ pub struct RunArgs {
     /// Repeats of each (workload, backend, batch size).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeats: u32,
-    /// Number of synthetic images of the real shapes (20 % are held out for validation).
+    /// Number of synthetic images of the real shapes (20 % are held out for validation), for
+    /// workloads not given real data.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(2..))]
     pub synthetic: u32,
+    /// Kaggle facial-keypoints training.csv to train keypoints on.
+    #[arg(long, value_name = "CSV")]
+    pub data_keypoints: Option<PathBuf>,
+    /// Rows with missing keypoints: masked out of the loss, dropped, or forward-filled.
+    #[arg(long, value_enum, default_value = "mask")]
+    pub missing: Missing,
+    /// Mirror a random half of each keypoints training batch (Nouri's net3).
+    #[arg(long)]
+    pub flip: bool,
+    /// Turtle images: the seed's crops (face/, noface/) or the raw Kaggle layout (images/ with
+    /// labels/*.txt or labels.csv), from which crops are cut.
+    #[arg(long, value_name = "DIR")]
+    pub data_turtle: Option<PathBuf>,
+    /// Skip images that cannot be decoded (counted in n_skipped) instead of failing.
+    #[arg(long)]
+    pub skip_bad: bool,
     /// Directory that receives runs.csv and epochs.csv (appended to).
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
@@ -101,7 +164,15 @@ pub fn main() -> Result<()> {
     let out = &mut std::io::stdout().lock();
     match cli.command {
         Command::Run(args) => run::run(&args, out),
-        Command::Probe => list::probe(out),
+        Command::Report { inputs, out: dir } => {
+            crate::report::run(&crate::report::Options { inputs, out: dir }, out)
+        }
+        Command::Data(DataCommand::Synth {
+            out: dir,
+            rows,
+            seed,
+        }) => data::synth(out, &dir, rows as usize, seed),
+        Command::Probe { out: dir } => probe::probe(out, dir.as_deref()),
         Command::Instances { provider, format } => {
             list::instances(out, provider.as_deref(), format)
         }

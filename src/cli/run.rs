@@ -1,7 +1,12 @@
 //! `gpubench run`: every (backend, workload, batch size, repeat), one CSV row each.
 
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+
 use anyhow::{Context as _, Result};
 use chrono::{SecondsFormat, Utc};
+use clap::ValueEnum;
 use rand::Rng;
 
 use super::RunArgs;
@@ -11,19 +16,25 @@ use crate::instance;
 use crate::instance::host::Host;
 use crate::record::{self, Context, EPOCHS_FILE, EpochRow, Key, RUNS_FILE, RunRow, Status};
 use crate::train::{self, Job, Outcome};
-use crate::workload::{self, DataSource};
+use crate::workload::{self, DataSource, ModelKind, Workload, WorkloadVisitor};
+
+/// Subdirectory of --out for the pictures runs draw.
+const PICTURES: &str = "pictures";
 
 pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     // Everything that can be wrong with the input is checked before the first row is written.
     let (instance, instance_source) = instance::resolve(&args.instance)?;
     let price = instance.price(args.price, args.spot)?;
-    let n_train = train::n_train(args.synthetic as usize);
-    if let Some(b) = args.batch_size.iter().find(|&&b| b as usize > n_train) {
-        return input(format!(
-            "--batch-size {b} is larger than the {n_train} training images of --synthetic {} \
-             (20 % are held out for validation)",
-            args.synthetic
-        ));
+    let plan = plan(args)?;
+    for (w, data) in &plan {
+        let n = check_data(w, args.model, data, args.seed)?;
+        let n_train = train::n_train(n);
+        if let Some(b) = args.batch_size.iter().find(|&&b| b as usize > n_train) {
+            return input(format!(
+                "--batch-size {b} is larger than the {n_train} training images of {w} \
+                 ({n} images, 20 % held out for validation)"
+            ));
+        }
     }
     let runs_csv = args.out.join(RUNS_FILE);
     let epochs_csv = args.out.join(EPOCHS_FILE);
@@ -32,7 +43,6 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
 
-    let workloads = or_all(&args.workload, workload::NAMES);
     let backends = or_all(&args.backend, &backend::names());
     let ctx = Context {
         run_id: format!(
@@ -48,9 +58,6 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
         epochs: args.epochs as usize,
         seed: args.seed,
     };
-    let data = DataSource::Synthetic {
-        n: args.synthetic as usize,
-    };
     eprintln!(
         "run {} on {} -> {}",
         ctx.run_id,
@@ -58,34 +65,54 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
         args.out.display()
     );
 
+    let disk_cache_warm = backend::kernel_cache_warm();
+    let mut compiled = HashSet::new();
     let mut rows = Vec::new();
     for name in &backends {
         let be = backend::find(name).expect("validated by clap");
         let probe = backend::probe(be);
-        match &probe {
-            Ok(d) => eprintln!("{name}: {} ({})", d.name, d.kind),
-            Err(why) => eprintln!("{name}: unavailable: {why}"),
-        }
-        for w in &workloads {
-            let info = workload::info(w).expect("validated by clap");
+        let peak = match &probe {
+            Ok(d) => {
+                eprintln!("{name}: {} ({})", d.name, d.kind);
+                measured_peak(be, d)
+            }
+            Err(why) => {
+                eprintln!("{name}: unavailable: {why}");
+                None
+            }
+        };
+        for (w, data) in &plan {
+            let info = workload::info(w, args.model).expect("validated by plan");
             for &b in &args.batch_size {
                 for repeat in 0..args.repeats as usize {
+                    let done_before = !compiled.insert((name.as_str(), *w, b));
                     let key = Key {
                         backend: name,
                         batch_size: b as usize,
                         repeat,
+                        compile_cache: match (be.compiles_kernels(), done_before) {
+                            (false, _) => "none",
+                            (true, true) => "warm-process",
+                            (true, false) if disk_cache_warm => "warm-disk",
+                            (true, false) => "cold",
+                        },
+                        peak_measured_tflops: peak,
                     };
                     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
                     let fits = probe.as_ref().map_err(|why| reason(why, name, &ctx));
-                    let outcome = match fits.and_then(|d| d.check_fits(&info, b as usize)) {
+                    let mut outcome = match fits.and_then(|d| d.check_fits(&info, b as usize)) {
                         Err(why) => Outcome::empty(&info, Status::Unavailable, Some(why)),
                         Ok(()) => {
+                            let stem = format!("{}-{w}-{name}-b{b}-r{repeat}", ctx.run_id);
                             let job = Job {
                                 workload: w,
-                                data: &data,
+                                model: args.model,
+                                data,
                                 batch_size: b as usize,
                                 epochs: args.epochs as usize,
                                 seed: args.seed,
+                                flip: args.flip,
+                                draw_to: Some(args.out.join(PICTURES).join(stem)),
                                 label: format!("{w}/{name} b{b} #{repeat}"),
                             };
                             backend::train(be, &job).unwrap_or_else(|e| {
@@ -93,6 +120,11 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                             })
                         }
                     };
+                    // Rows name pictures relative to runs.csv, so a synced directory still finds them.
+                    outcome.artifact = outcome.artifact.map(|p| {
+                        p.strip_prefix(&args.out)
+                            .map_or(p.clone(), Path::to_path_buf)
+                    });
                     let row = RunRow::new(&ctx, key, started_at, probe.as_ref().ok(), &outcome);
                     record::append(&runs_csv, &row)?;
                     for e in EpochRow::all(&ctx, key, &outcome) {
@@ -106,6 +138,100 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     }
     record::print_summary(out, &rows)?;
     Ok(())
+}
+
+/// The workloads to train with `--model`, each with its data: the `--data-*` given for it, or
+/// synthetic images. Without `--workload`, the workloads given real data, or else all.
+fn plan(args: &RunArgs) -> Result<Vec<(&'static str, DataSource)>> {
+    let model = args.model.to_possible_value().expect("no skipped variants");
+    let have = workload::with_model(args.model);
+    let all: Vec<_> = have.iter().map(|w| (*w, source(w, args))).collect();
+    let real = |d: &DataSource| !matches!(d, DataSource::Synthetic { .. });
+    let chosen: Vec<_> = if !args.workload.is_empty() {
+        if let Some(w) = args.workload.iter().find(|w| !have.contains(&w.as_str())) {
+            return input(format!(
+                "--model {} is not a model of {w}; it trains: {}",
+                model.get_name(),
+                have.join(", ")
+            ));
+        }
+        all.iter()
+            .filter(|(w, _)| args.workload.iter().any(|c| c == w))
+            .cloned()
+            .collect()
+    } else if all.iter().any(|(_, d)| real(d)) {
+        all.iter().filter(|(_, d)| real(d)).cloned().collect()
+    } else {
+        all.clone()
+    };
+    let given = [
+        (
+            "keypoints",
+            "--data-keypoints",
+            args.data_keypoints.is_some(),
+        ),
+        ("keypoints", "--flip", args.flip),
+        ("turtle", "--data-turtle", args.data_turtle.is_some()),
+    ];
+    if let Some((w, flag, _)) = given
+        .iter()
+        .find(|(w, _, on)| *on && !chosen.iter().any(|(c, _)| c == w))
+    {
+        return input(format!(
+            "{flag} is for the {w} workload, which this run does not train"
+        ));
+    }
+    Ok(chosen)
+}
+
+fn source(workload: &str, args: &RunArgs) -> DataSource {
+    match (workload, &args.data_keypoints, &args.data_turtle) {
+        ("keypoints", Some(path), _) => DataSource::Kaggle {
+            path: path.clone(),
+            missing: args.missing,
+        },
+        ("turtle", _, Some(dir)) => DataSource::Turtle {
+            dir: dir.clone(),
+            skip_bad: args.skip_bad,
+        },
+        _ => DataSource::Synthetic {
+            n: args.synthetic as usize,
+        },
+    }
+}
+
+/// Reads real data once before any run, so a malformed file stops everything before a row is
+/// written (each run then reads it again inside its own timed data phase). Returns the image count.
+fn check_data(w: &str, model: ModelKind, data: &DataSource, seed: u64) -> Result<usize> {
+    struct Check<'a>(&'a DataSource, u64);
+    impl WorkloadVisitor for Check<'_> {
+        type Output = Result<usize>;
+        fn visit<W: Workload>(self, w: W) -> Result<usize> {
+            Ok(self.0.load(&w, self.1)?.len(w.target_len()))
+        }
+    }
+    if let DataSource::Synthetic { n } = data {
+        return Ok(*n);
+    }
+    let t = Instant::now();
+    let n = workload::visit(w, model, Check(data, seed)).expect("validated by plan")?;
+    eprintln!(
+        "{w}: {n} images read and checked in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(n)
+}
+
+/// The GEMM peak of the device a GPU backend trains on, measured before its runs.
+fn measured_peak(be: &dyn backend::ComputeBackend, d: &backend::DeviceInfo) -> Option<f64> {
+    let peak = be.measure_peak()?;
+    eprintln!(
+        "{}: measured GEMM peak {:.0} GFLOP/s on {}",
+        be.name(),
+        peak * 1e3,
+        d.name
+    );
+    Some(peak)
 }
 
 fn or_all(chosen: &[String], all: &[&str]) -> Vec<String> {

@@ -4,6 +4,7 @@ mod phase;
 
 pub use phase::{Phases, Stopwatch};
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
@@ -15,21 +16,28 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 
 use crate::record::Status;
-use crate::workload::{DataSource, Dataset, EvalSums, Info, Workload};
+use crate::workload::{DataSource, Dataset, EvalSums, Info, ModelKind, Sample, Workload};
 
 /// Adam's step size for both workloads (Keras' default, which the seeds used).
 const LEARNING_RATE: f64 = 1e-3;
 /// Share of the data held out for validation.
 const VAL_FRACTION: f64 = 0.2;
+/// Validation images kept for the picture a workload draws after training.
+const SAMPLE_IMAGES: usize = 16;
 
 /// What one run trains: a workload on a data source with one batch size.
 #[derive(Debug, Clone)]
 pub struct Job<'a> {
     pub workload: &'a str,
+    pub model: ModelKind,
     pub data: &'a DataSource,
     pub batch_size: usize,
     pub epochs: usize,
     pub seed: u64,
+    /// Mirror a random half of each training batch (`--flip`).
+    pub flip: bool,
+    /// Where the workload may draw its validation picture (a path without extension).
+    pub draw_to: Option<PathBuf>,
     /// Shown on the progress bar, e.g. `keypoints/cpu b32 #0`.
     pub label: String,
 }
@@ -54,6 +62,8 @@ pub struct Outcome {
     pub flops_per_image: u64,
     pub dataset: Option<&'static str>,
     pub dataset_sha256: Option<String>,
+    /// Inputs the loader skipped (`--skip-bad`).
+    pub skipped: Option<usize>,
     pub n_train: Option<usize>,
     pub n_val: Option<usize>,
     pub phases: Phases,
@@ -64,6 +74,8 @@ pub struct Outcome {
     pub val_loss: Option<f64>,
     pub val_metric_name: &'static str,
     pub val_metric: Option<f64>,
+    /// The picture drawn after training, if the workload draws one.
+    pub artifact: Option<PathBuf>,
 }
 
 impl Outcome {
@@ -78,6 +90,7 @@ impl Outcome {
             flops_per_image: w.flops_per_image,
             dataset: None,
             dataset_sha256: None,
+            skipped: None,
             n_train: None,
             n_val: None,
             phases: Phases::default(),
@@ -87,6 +100,7 @@ impl Outcome {
             val_loss: None,
             val_metric_name: w.metric_name,
             val_metric: None,
+            artifact: None,
         }
     }
 }
@@ -154,6 +168,7 @@ where
     }
     out.dataset = Some(data.kind);
     out.dataset_sha256 = Some(data.sha256_prefix());
+    out.skipped = Some(data.skipped);
     out.n_train = Some(train_idx.len());
     out.n_val = Some(val_idx.len());
     out.phases.data_load_s = Some(sw.lap()?);
@@ -171,11 +186,16 @@ where
     let (mut train_s, mut eval_s) = (0.0, 0.0);
     for epoch in 1..=job.epochs {
         let mut order = train_idx.clone();
-        order.shuffle(&mut crate::workload::rng(job.seed, 1000 + epoch as u64));
+        let mut rng = crate::workload::rng(job.seed, 1000 + epoch as u64);
+        order.shuffle(&mut rng);
         let mut epoch_s = 0.0;
         let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
         for idx in order.chunks_exact(b).take(steps) {
-            let (x, y, mask) = batch::<B, W>(&w, &data, idx, device);
+            let mut host = HostBatch::gather(&w, &data, idx);
+            if job.flip {
+                w.augment(&mut host.x, &mut host.y, &mut host.mask, &mut rng);
+            }
+            let (x, y, mask) = host.upload::<B>(&w, device);
             let loss;
             (model, loss) = step(&w, model, &mut optim, x, y, mask);
             loss_sum = Some(match loss_sum {
@@ -212,8 +232,16 @@ where
             return Ok(());
         }
 
-        let sums = evaluate::<B::InnerBackend, W>(&w, &model.valid(), &data, &val_idx, b, device)?;
+        let (sums, sample) =
+            evaluate::<B::InnerBackend, W>(&w, &model.valid(), &data, &val_idx, b, device)?;
         eval_s += sw.lap()?;
+        if epoch == job.epochs
+            && let Some(path) = &job.draw_to
+        {
+            // Drawn after the eval lap: a picture is not part of any timed phase.
+            out.artifact = w.draw(path, &sample)?;
+            sw.lap()?;
+        }
         out.phases.eval_s = Some(eval_s);
         out.val_loss = Some(sums.loss_sum / sums.loss_count);
         out.val_metric = Some(w.metric(&sums));
@@ -250,7 +278,8 @@ where
 }
 
 /// Validation pass on the inference model. The last batch is padded to full size (shapes stay
-/// fixed) and the padding is left out of the sums.
+/// fixed) and the padding is left out of the sums. Also returns the first images with their
+/// predictions, for [`Workload::draw`].
 fn evaluate<B: Backend, W: Workload>(
     w: &W,
     model: &W::Model<B>,
@@ -258,9 +287,10 @@ fn evaluate<B: Backend, W: Workload>(
     val_idx: &[usize],
     b: usize,
     device: &B::Device,
-) -> Result<EvalSums> {
+) -> Result<(EvalSums, Sample)> {
     let t = w.target_len();
     let mut sums = EvalSums::default();
+    let mut sample = Sample::default();
     for chunk in val_idx.chunks(b) {
         let padded: Vec<usize> = chunk.iter().copied().cycle().take(b).collect();
         let (x, _, _) = batch::<B, W>(w, data, &padded, device);
@@ -271,33 +301,66 @@ fn evaluate<B: Backend, W: Workload>(
             .map_err(|e| anyhow!("reading predictions: {e:?}"))?;
         let per_image = pred.len() / b;
         let real = chunk.len();
-        sums.add(w.eval(
-            &pred[..real * per_image],
-            &gather(&data.y, t, chunk),
-            &gather(&data.mask, t, chunk),
-        ));
+        let host = HostBatch::gather(w, data, chunk);
+        sums.add(w.eval(&pred[..real * per_image], &host.y, &host.mask));
+        if sample.n == 0 {
+            let n = real.min(SAMPLE_IMAGES);
+            let [c, h, wd] = w.input_shape();
+            sample = Sample {
+                x: host.x[..n * c * h * wd].to_vec(),
+                y: host.y[..n * t].to_vec(),
+                mask: host.mask[..n * t].to_vec(),
+                pred: pred[..n * per_image].to_vec(),
+                n,
+            };
+        }
     }
-    Ok(sums)
+    Ok((sums, sample))
 }
 
-/// One batch uploaded to the device: one host→device copy each for images, targets and mask.
+/// The images, targets and mask of one batch, gathered on the host.
+pub struct HostBatch {
+    pub x: Vec<f32>,
+    pub y: Vec<f32>,
+    pub mask: Vec<f32>,
+}
+
+impl HostBatch {
+    pub fn gather<W: Workload>(w: &W, data: &Dataset, idx: &[usize]) -> Self {
+        let [c, h, wd] = w.input_shape();
+        let t = w.target_len();
+        Self {
+            x: gather(&data.x, c * h * wd, idx),
+            y: gather(&data.y, t, idx),
+            mask: gather(&data.mask, t, idx),
+        }
+    }
+
+    /// One host→device copy each for images, targets and mask.
+    pub fn upload<B: Backend>(
+        self,
+        w: &impl Workload,
+        device: &B::Device,
+    ) -> (Tensor<B, 4>, Tensor<B, 2>, Tensor<B, 2>) {
+        let [c, h, wd] = w.input_shape();
+        let t = w.target_len();
+        let b = self.y.len() / t;
+        (
+            Tensor::from_data(TensorData::new(self.x, [b, c, h, wd]), device),
+            Tensor::from_data(TensorData::new(self.y, [b, t]), device),
+            Tensor::from_data(TensorData::new(self.mask, [b, t]), device),
+        )
+    }
+}
+
+/// One batch uploaded to the device.
 pub fn batch<B: Backend, W: Workload>(
     w: &W,
     data: &Dataset,
     idx: &[usize],
     device: &B::Device,
 ) -> (Tensor<B, 4>, Tensor<B, 2>, Tensor<B, 2>) {
-    let [c, h, wd] = w.input_shape();
-    let t = w.target_len();
-    let b = idx.len();
-    let x = TensorData::new(gather(&data.x, c * h * wd, idx), [b, c, h, wd]);
-    let y = TensorData::new(gather(&data.y, t, idx), [b, t]);
-    let m = TensorData::new(gather(&data.mask, t, idx), [b, t]);
-    (
-        Tensor::from_data(x, device),
-        Tensor::from_data(y, device),
-        Tensor::from_data(m, device),
-    )
+    HostBatch::gather(w, data, idx).upload::<B>(w, device)
 }
 
 fn gather(src: &[f32], row: usize, idx: &[usize]) -> Vec<f32> {

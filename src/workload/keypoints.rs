@@ -1,16 +1,22 @@
 //! Kaggle facial keypoints: 96×96 gray faces, 15 (x, y) points, Nouri's net2.
 
+use std::path::{Path, PathBuf};
+
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
-use rand::Rng;
 
+use anyhow::Result;
+use rand::Rng;
+use rand::rngs::StdRng;
+
+use super::data::{kaggle, overlay};
 use super::synthetic::{add_blob, rng};
 use crate::train::{Job, Outcome, train};
 
-use super::{Dataset, EvalSums, Workload, conv_macs};
+use super::{Dataset, EvalSums, Sample, Workload, conv_macs};
 
 const SIDE: usize = 96;
 const POINTS: usize = 15;
@@ -141,6 +147,30 @@ impl Workload for Keypoints {
         (s.metric_sum / s.metric_count).sqrt() * f64::from(HALF)
     }
 
+    /// Nouri's `FlipBatchIterator`: a random half of the batch mirrored left–right.
+    fn augment(&self, x: &mut [f32], y: &mut [f32], mask: &mut [f32], rng: &mut StdRng) {
+        let t = self.target_len();
+        let images = x.chunks_exact_mut(SIDE * SIDE);
+        for ((img, y), m) in images
+            .zip(y.chunks_exact_mut(t))
+            .zip(mask.chunks_exact_mut(t))
+        {
+            if rng.random::<bool>() {
+                kaggle::flip(img, y, m);
+            }
+        }
+    }
+
+    /// Validation faces with the true points (green) and the predicted ones (red).
+    fn draw(&self, path: &Path, s: &Sample) -> Result<Option<PathBuf>> {
+        let file = path.with_extension("png");
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        overlay::write_png(&file, &s.x, &s.y, &s.mask, &s.pred, s.n)?;
+        Ok(Some(file))
+    }
+
     /// Faces of bright spots at jittered, shifted, scaled template points over noise; 70 % of
     /// rows label only the four common points, as in the Kaggle file.
     fn synthetic(&self, n: usize, seed: u64) -> Dataset {
@@ -150,6 +180,7 @@ impl Workload for Keypoints {
             y: vec![0.0; n * 2 * POINTS],
             mask: vec![0.0; n * 2 * POINTS],
             kind: "synthetic",
+            skipped: 0,
         };
         for i in 0..n {
             let img = &mut d.x[i * SIDE * SIDE..(i + 1) * SIDE * SIDE];

@@ -1,18 +1,25 @@
 //! The CNN workloads. Each lives in its own file behind [`Workload`]; registering one is a line
 //! in the `registry!` call at the bottom.
 
+pub mod data;
 mod keypoints;
 mod synthetic;
 mod turtle;
+mod turtle_hog;
 
+pub use data::Dataset;
 pub use keypoints::Keypoints;
 pub(crate) use synthetic::rng;
 pub use turtle::Turtle;
+pub use turtle_hog::TurtleHog;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use burn::module::Module;
 use burn::prelude::{Backend, Tensor};
 use burn::tensor::backend::AutodiffBackend;
+use rand::rngs::StdRng;
 
 use crate::train::{Job, Outcome};
 
@@ -21,50 +28,43 @@ use crate::train::{Job, Outcome};
 pub enum DataSource {
     /// `n` generated images of the real shapes, deterministic by seed.
     Synthetic { n: usize },
+    /// Kaggle's facial-keypoints `training.csv`.
+    Kaggle {
+        path: PathBuf,
+        missing: data::kaggle::Missing,
+    },
+    /// A turtle directory: the seed's crops or the raw images with YOLO labels.
+    Turtle { dir: PathBuf, skip_bad: bool },
 }
 
 impl DataSource {
+    /// Reads (or generates) the images and hands them to the workload's [`Workload::prepare`].
     pub fn load<W: Workload>(&self, w: &W, seed: u64) -> Result<Dataset> {
-        match self {
-            DataSource::Synthetic { n } => Ok(w.synthetic(*n, seed)),
-        }
+        let raw = match self {
+            DataSource::Synthetic { n } => return Ok(w.synthetic(*n, seed)),
+            DataSource::Kaggle { path, missing } => data::kaggle::load(path, *missing)?,
+            DataSource::Turtle { dir, skip_bad } => data::turtle::load(dir, seed, *skip_bad)?,
+        };
+        w.prepare(raw)
     }
 }
 
-/// Images and targets held in host memory, laid out for direct upload in batches.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dataset {
-    /// `n × C × H × W` pixels scaled to [0, 1].
+/// Which model a workload trains: its CNN, or the seed's HOG-feature MLP baseline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum ModelKind {
+    #[default]
+    Cnn,
+    MlpHog,
+}
+
+/// Validation images with the model's outputs, for pictures drawn after training.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
     pub x: Vec<f32>,
-    /// `n × target_len` targets (normalised coordinates, or a class index as f32).
     pub y: Vec<f32>,
-    /// `n × target_len`: 1 where the target is present, 0 where it is missing.
     pub mask: Vec<f32>,
-    /// What the data is: `synthetic`, or a real source.
-    pub kind: &'static str,
-}
-
-impl Dataset {
-    pub fn len(&self, target_len: usize) -> usize {
-        self.y.len() / target_len
-    }
-
-    /// First 16 hex digits of the SHA-256 of the pixels, targets and mask, so two rows can be
-    /// checked to have trained on the same bytes.
-    pub fn sha256_prefix(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for part in [&self.x, &self.y, &self.mask] {
-            for v in part.iter() {
-                h.update(v.to_le_bytes());
-            }
-        }
-        h.finalize()
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
+    pub pred: Vec<f32>,
+    pub n: usize,
 }
 
 /// The facts of a workload that rows need even when no run happened.
@@ -89,8 +89,8 @@ impl Info {
     }
 }
 
-/// The [`Info`] of the workload called `name`.
-pub fn info(name: &str) -> Option<Info> {
+/// The [`Info`] of the workload called `name` with `model`.
+pub fn info(name: &str, model: ModelKind) -> Option<Info> {
     struct GetInfo;
     impl WorkloadVisitor for GetInfo {
         type Output = Info;
@@ -98,7 +98,7 @@ pub fn info(name: &str) -> Option<Info> {
             Info::of(&w)
         }
     }
-    visit(name, GetInfo)
+    visit(name, model, GetInfo)
 }
 
 /// Sums over a validation set, computed on the host from the model's outputs.
@@ -152,6 +152,18 @@ pub trait Workload: Copy + Send + Sync + 'static {
     fn metric(&self, sums: &EvalSums) -> f64;
     /// A deterministic dataset of the real shapes with a signal the model can learn.
     fn synthetic(&self, n: usize, seed: u64) -> Dataset;
+    /// Turns images read from disk into this model's inputs (e.g. HOG features).
+    fn prepare(&self, data: Dataset) -> Result<Dataset> {
+        Ok(data)
+    }
+    /// Augments one training batch on the host when the run asks for it (`--flip`); the
+    /// default leaves it as is.
+    fn augment(&self, _x: &mut [f32], _y: &mut [f32], _mask: &mut [f32], _rng: &mut StdRng) {}
+    /// Writes a picture of validation predictions to `path` (without extension) and returns the
+    /// file written; workloads without one write nothing.
+    fn draw(&self, _path: &Path, _sample: &Sample) -> Result<Option<PathBuf>> {
+        Ok(None)
+    }
     /// Trains on backend `B`: `crate::train::train::<B, Self>(self, device, job)`. Each workload
     /// spells this out because only the concrete model type proves it is an autodiff module.
     fn run<B: AutodiffBackend>(self, device: &B::Device, job: &Job) -> Outcome;
@@ -170,14 +182,15 @@ pub trait WorkloadVisitor {
 }
 
 macro_rules! registry {
-    ($($name:literal => $ty:expr),+ $(,)?) => {
-        /// Workload names in the order runs use them.
-        pub const NAMES: &[&str] = &[$($name),+];
+    ($($name:literal $model:ident => $ty:expr),+ $(,)?) => {
+        /// Every (workload, model) pair, in the order runs use them.
+        pub const ALL: &[(&str, ModelKind)] = &[$(($name, ModelKind::$model)),+];
 
-        /// Calls `v` with the workload called `name`, or returns `None` for an unknown name.
-        pub fn visit<V: WorkloadVisitor>(name: &str, v: V) -> Option<V::Output> {
-            match name {
-                $($name => Some(v.visit($ty)),)+
+        /// Calls `v` with the workload `name` training `model`, or returns `None` when there is
+        /// no such pair.
+        pub fn visit<V: WorkloadVisitor>(name: &str, model: ModelKind, v: V) -> Option<V::Output> {
+            match (name, model) {
+                $(($name, ModelKind::$model) => Some(v.visit($ty)),)+
                 _ => None,
             }
         }
@@ -185,8 +198,24 @@ macro_rules! registry {
 }
 
 registry! {
-    "keypoints" => Keypoints,
-    "turtle" => Turtle,
+    "keypoints" Cnn => Keypoints,
+    "turtle" Cnn => Turtle,
+    "turtle" MlpHog => TurtleHog,
+}
+
+/// Workload names, each once, in the order runs use them.
+pub fn names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = ALL.iter().map(|(n, _)| *n).collect();
+    names.dedup();
+    names
+}
+
+/// The workloads that have `model`.
+pub fn with_model(model: ModelKind) -> Vec<&'static str> {
+    ALL.iter()
+        .filter(|(_, m)| *m == model)
+        .map(|(n, _)| *n)
+        .collect()
 }
 
 /// MACs of a 'valid' convolution producing `out_c × out_h × out_w` from `in_c` channels.

@@ -121,6 +121,7 @@ impl Workload for Turtle {
             y: vec![0.0; n],
             mask: vec![1.0; n],
             kind: "synthetic",
+            skipped: 0,
         };
         for i in 0..n {
             let img = &mut d.x[i * 3 * PLANE..(i + 1) * 3 * PLANE];
