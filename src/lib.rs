@@ -4,6 +4,8 @@ pub mod backend;
 pub mod cli;
 pub mod error;
 pub mod instance;
+pub mod kernels;
 pub mod record;
+pub mod report;
 pub mod train;
 pub mod workload;

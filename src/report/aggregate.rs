@@ -1,0 +1,515 @@
+//! From rows to what the report shows: configurations (instance × backend × batch size) with
+//! their repeats reduced to statistics, ranked by time and by cost, the time-vs-cost Pareto
+//! set marked; backend speed ratios; per-epoch curves; the machines.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::load::Loaded;
+use super::stats::{Stat, pareto, ranks};
+use crate::record::{EpochRow, RunRow, Status};
+
+/// How one measure is read from a row.
+pub type Measure = fn(&RunRow) -> Option<f64>;
+
+/// The phases of a run in the order they happen.
+pub const PHASES: [(&str, Measure); 6] = [
+    ("device init", |r| r.device_init_s),
+    ("data", |r| r.data_load_s),
+    ("model init", |r| r.model_init_s),
+    ("warm-up", |r| r.warmup_s),
+    ("train", |r| r.train_s),
+    ("eval", |r| r.eval_s),
+];
+
+/// Everything the exporters render.
+#[derive(Debug)]
+pub struct Report {
+    pub instances: Vec<Instance>,
+    pub workloads: Vec<Workload>,
+    /// Runs whose status is not ok, with their reasons: shown, never dropped.
+    pub unfinished: Vec<RunRow>,
+    pub read: Read,
+}
+
+/// What was read, for the report's header.
+#[derive(Debug)]
+pub struct Read {
+    pub files: usize,
+    pub runs: usize,
+    pub epochs: usize,
+    pub duplicates: usize,
+    /// The earliest and latest `started_at`.
+    pub span: Option<(String, String)>,
+    pub versions: Vec<String>,
+}
+
+/// One machine, as its latest run described it.
+#[derive(Debug)]
+pub struct Instance {
+    pub name: String,
+    pub provider: Option<String>,
+    pub region: Option<String>,
+    /// The catalog's GPU for this instance type.
+    pub gpu: Option<String>,
+    /// Each device that ran, with the backends that used it.
+    pub devices: Vec<(String, Vec<String>)>,
+    pub cpu: Option<String>,
+    pub cores: Option<usize>,
+    pub mem_gib: Option<f64>,
+    pub price_usd_per_hour: Option<f64>,
+    pub price_kind: Option<String>,
+    pub price_date: Option<String>,
+}
+
+/// One (workload, model) pair: tables and charts are drawn per workload.
+#[derive(Debug)]
+pub struct Workload {
+    pub workload: String,
+    pub model: String,
+    pub metric_name: Option<String>,
+    /// Sorted fastest first (by median epoch time); configurations without one last.
+    pub groups: Vec<Group>,
+    /// Every run, finished or not, in group order then by repeat.
+    pub runs: Vec<RunRow>,
+    pub backends: Vec<Backends>,
+}
+
+/// One configuration: instance × backend × batch size, over its repeats. Statistics are of
+/// the runs with status ok only.
+#[derive(Debug, Default)]
+pub struct Group {
+    pub instance: String,
+    pub backend: String,
+    pub batch_size: usize,
+    /// Whether the backend ran on a GPU (wgpu on a software rasteriser does not).
+    pub on_gpu: bool,
+    /// The configuration's place among all of the report's: its colour in every chart.
+    pub colour: usize,
+    /// How many runs ended in each status.
+    pub statuses: Vec<(Status, usize)>,
+    pub init_s: Option<Stat>,
+    pub warmup_s: Option<Stat>,
+    pub epoch_s: Option<Stat>,
+    pub images_per_s: Option<Stat>,
+    pub price_usd_per_hour: Option<Stat>,
+    pub cost_per_epoch_usd: Option<Stat>,
+    pub cost_usd: Option<Stat>,
+    pub mfu: Option<Stat>,
+    pub metric: Option<Stat>,
+    /// 1 = fastest epoch / cheapest epoch; ties share a rank.
+    pub time_rank: Option<usize>,
+    pub cost_rank: Option<usize>,
+    /// No other configuration has an epoch both as fast or faster and as cheap or cheaper
+    /// (and is better in one of the two).
+    pub pareto: bool,
+    /// Per epoch, the median over repeats of training loss and validation metric.
+    pub curve: Vec<Point>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub epoch: usize,
+    pub train_loss: Option<f64>,
+    pub val_metric: Option<f64>,
+}
+
+/// Backends side by side on one instance and batch size. Speed is median images/s; a ratio
+/// above 1 means the numerator is faster.
+#[derive(Debug, PartialEq)]
+pub struct Backends {
+    pub instance: String,
+    pub batch_size: usize,
+    pub cuda: Option<f64>,
+    pub wgpu: Option<f64>,
+    pub cpu: Option<f64>,
+    pub wgpu_over_cuda: Option<f64>,
+    /// The fastest backend that ran on a GPU over the cpu backend.
+    pub gpu_over_cpu: Option<f64>,
+}
+
+impl Group {
+    /// How the configuration is named in tables and charts.
+    pub fn label(&self) -> String {
+        format!(
+            "{} · {} · bs{}",
+            self.instance, self.backend, self.batch_size
+        )
+    }
+
+    pub fn ok(&self) -> usize {
+        self.statuses
+            .iter()
+            .filter(|(s, _)| *s == Status::Ok)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn new(runs: &[&RunRow], epochs: &Epochs) -> Self {
+        let first = runs[0];
+        let ok: Vec<&RunRow> = runs
+            .iter()
+            .copied()
+            .filter(|r| r.status == Status::Ok)
+            .collect();
+        let stat = |f: Measure| Stat::of(ok.iter().filter_map(|r| f(r)));
+        let mut statuses: Vec<(Status, usize)> = Vec::new();
+        for r in runs {
+            match statuses.iter_mut().find(|(s, _)| *s == r.status) {
+                Some((_, n)) => *n += 1,
+                None => statuses.push((r.status, 1)),
+            }
+        }
+        Self {
+            instance: first.instance.clone(),
+            backend: first.backend.clone(),
+            batch_size: first.batch_size,
+            on_gpu: runs
+                .iter()
+                .any(|r| r.device_kind.as_deref().is_some_and(|k| k.ends_with("gpu"))),
+            statuses,
+            init_s: stat(|r| r.init_s),
+            warmup_s: stat(|r| r.warmup_s),
+            epoch_s: stat(|r| r.epoch_s_median),
+            images_per_s: stat(|r| r.images_per_s),
+            price_usd_per_hour: stat(|r| r.price_usd_per_hour),
+            cost_per_epoch_usd: stat(|r| r.cost_per_epoch_usd),
+            cost_usd: stat(|r| r.cost_usd),
+            mfu: stat(|r| r.mfu),
+            metric: stat(|r| r.val_metric),
+            curve: curve(ok.iter().filter_map(|r| epochs.get(&key(r)))),
+            ..Self::default()
+        }
+    }
+}
+
+/// What joins an epoch row to its run: (run_id, workload, backend, batch_size, repeat).
+type RunKey<'a> = (&'a str, &'a str, &'a str, usize, usize);
+
+type Epochs<'a> = HashMap<RunKey<'a>, Vec<&'a EpochRow>>;
+
+fn key(r: &RunRow) -> RunKey<'_> {
+    (&r.run_id, &r.workload, &r.backend, r.batch_size, r.repeat)
+}
+
+/// The per-epoch median over the given runs' epochs.
+fn curve<'a>(runs: impl Iterator<Item = &'a Vec<&'a EpochRow>>) -> Vec<Point> {
+    let mut by_epoch: BTreeMap<usize, Vec<&EpochRow>> = BTreeMap::new();
+    for e in runs.flatten() {
+        by_epoch.entry(e.epoch).or_default().push(e);
+    }
+    by_epoch
+        .into_iter()
+        .map(|(epoch, es)| Point {
+            epoch,
+            train_loss: Stat::of(es.iter().map(|e| e.train_loss)).map(|s| s.median),
+            val_metric: Stat::of(es.iter().filter_map(|e| e.val_metric)).map(|s| s.median),
+        })
+        .collect()
+}
+
+impl Workload {
+    fn new(runs: Vec<&RunRow>, epochs: &Epochs) -> Self {
+        let mut by_config: BTreeMap<(&str, &str, usize), Vec<&RunRow>> = BTreeMap::new();
+        for r in &runs {
+            by_config
+                .entry((&r.instance, &r.backend, r.batch_size))
+                .or_default()
+                .push(r);
+        }
+        let mut groups: Vec<Group> = by_config
+            .values()
+            .map(|rs| Group::new(rs, epochs))
+            .collect();
+        // Stable: configurations without an epoch time keep their name order, last.
+        groups.sort_by(|a, b| match (&a.epoch_s, &b.epoch_s) {
+            (Some(x), Some(y)) => x.median.total_cmp(&y.median),
+            (x, y) => y.is_some().cmp(&x.is_some()),
+        });
+        let median = |s: &Option<Stat>| s.map(|s| s.median);
+        let times: Vec<_> = groups.iter().map(|g| median(&g.epoch_s)).collect();
+        let costs: Vec<_> = groups
+            .iter()
+            .map(|g| median(&g.cost_per_epoch_usd))
+            .collect();
+        let points: Vec<_> = times.iter().zip(&costs).map(|(t, c)| t.zip(*c)).collect();
+        for (((g, t), c), p) in groups
+            .iter_mut()
+            .zip(ranks(&times))
+            .zip(ranks(&costs))
+            .zip(pareto(&points))
+        {
+            (g.time_rank, g.cost_rank, g.pareto) = (t, c, p);
+        }
+        let order = |r: &RunRow| {
+            let g = groups.iter().position(|g| {
+                (g.instance.as_str(), g.backend.as_str(), g.batch_size)
+                    == (r.instance.as_str(), r.backend.as_str(), r.batch_size)
+            });
+            (g, r.repeat, r.run_id.clone())
+        };
+        let mut runs: Vec<RunRow> = runs.into_iter().cloned().collect();
+        runs.sort_by_cached_key(order);
+        let first = &runs[0];
+        Self {
+            workload: first.workload.clone(),
+            model: first.model.clone(),
+            metric_name: runs.iter().find_map(|r| r.val_metric_name.clone()),
+            backends: backends(&groups),
+            groups,
+            runs,
+        }
+    }
+}
+
+/// One row per instance and batch size.
+fn backends(groups: &[Group]) -> Vec<Backends> {
+    let mut by: BTreeMap<(&str, usize), Vec<&Group>> = BTreeMap::new();
+    for g in groups {
+        by.entry((&g.instance, g.batch_size)).or_default().push(g);
+    }
+    by.into_iter()
+        .map(|((instance, batch_size), gs)| {
+            let speed = |g: &Group| g.images_per_s.map(|s| s.median);
+            let of = |b: &str| gs.iter().find(|g| g.backend == b).and_then(|g| speed(g));
+            let gpu = gs
+                .iter()
+                .filter(|g| g.on_gpu)
+                .filter_map(|g| speed(g))
+                .max_by(f64::total_cmp);
+            let (cuda, wgpu, cpu) = (of("cuda"), of("wgpu"), of("cpu"));
+            let ratio = |a: Option<f64>, b: Option<f64>| {
+                a.zip(b).filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b)
+            };
+            Backends {
+                instance: instance.to_string(),
+                batch_size,
+                cuda,
+                wgpu,
+                cpu,
+                wgpu_over_cuda: ratio(wgpu, cuda),
+                gpu_over_cpu: ratio(gpu, cpu),
+            }
+        })
+        .collect()
+}
+
+fn instance(name: &str, runs: &[&RunRow]) -> Instance {
+    // Rows of one instance agree on the machine; the latest is the freshest price.
+    let latest = runs
+        .iter()
+        .max_by(|a, b| a.started_at.cmp(&b.started_at))
+        .copied()
+        .unwrap_or(runs[0]);
+    let mut devices: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in runs {
+        if let Some(d) = &r.device_name {
+            devices
+                .entry(d.clone())
+                .or_default()
+                .insert(r.backend.clone());
+        }
+    }
+    Instance {
+        name: name.to_string(),
+        provider: latest.provider.clone(),
+        region: latest.region.clone(),
+        gpu: runs.iter().find_map(|r| r.instance_gpu.clone()),
+        devices: devices
+            .into_iter()
+            .map(|(d, b)| (d, b.into_iter().collect()))
+            .collect(),
+        cpu: latest.cpu_model.clone(),
+        cores: latest.cpu_cores,
+        mem_gib: latest.mem_gib,
+        price_usd_per_hour: latest.price_usd_per_hour,
+        price_kind: latest.price_kind.clone(),
+        price_date: latest.price_date.clone(),
+    }
+}
+
+impl Report {
+    pub fn new(loaded: &Loaded) -> Self {
+        let mut epochs: Epochs = HashMap::new();
+        for e in &loaded.epochs {
+            let k = (
+                &*e.run_id,
+                &*e.workload,
+                &*e.backend,
+                e.batch_size,
+                e.repeat,
+            );
+            epochs.entry(k).or_default().push(e);
+        }
+        let mut by_workload: BTreeMap<(&str, &str), Vec<&RunRow>> = BTreeMap::new();
+        let mut by_instance: BTreeMap<&str, Vec<&RunRow>> = BTreeMap::new();
+        for r in &loaded.runs {
+            by_workload
+                .entry((&r.workload, &r.model))
+                .or_default()
+                .push(r);
+            by_instance.entry(&r.instance).or_default().push(r);
+        }
+        let mut workloads: Vec<Workload> = by_workload
+            .into_values()
+            .map(|runs| Workload::new(runs, &epochs))
+            .collect();
+        let configs: BTreeSet<String> = workloads
+            .iter()
+            .flat_map(|w| &w.groups)
+            .map(Group::label)
+            .collect();
+        for g in workloads.iter_mut().flat_map(|w| &mut w.groups) {
+            g.colour = configs.iter().position(|c| *c == g.label()).unwrap_or(0);
+        }
+        let unfinished = workloads
+            .iter()
+            .flat_map(|w| &w.runs)
+            .filter(|r| r.status != Status::Ok)
+            .cloned()
+            .collect();
+        let starts = loaded
+            .runs
+            .iter()
+            .map(|r| &r.started_at)
+            .filter(|s| !s.is_empty());
+        let versions: BTreeSet<String> = loaded
+            .runs
+            .iter()
+            .map(|r| format!("gpubench {}, burn {}", r.gpubench_version, r.burn_version))
+            .collect();
+        Self {
+            instances: by_instance.iter().map(|(n, rs)| instance(n, rs)).collect(),
+            workloads,
+            unfinished,
+            read: Read {
+                files: loaded.runs_files + loaded.epochs_files,
+                runs: loaded.runs.len(),
+                epochs: loaded.epochs.len(),
+                duplicates: loaded.duplicate_runs + loaded.duplicate_epochs,
+                span: starts.clone().min().cloned().zip(starts.max().cloned()),
+                versions: versions.into_iter().collect(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(instance: &str, backend: &str, repeat: usize, epoch_s: f64, price: f64) -> RunRow {
+        let ips = 100.0 / epoch_s;
+        RunRow {
+            run_id: format!("{instance}-run"),
+            instance: instance.into(),
+            backend: backend.into(),
+            device_kind: Some(
+                if backend == "cpu" {
+                    "cpu"
+                } else {
+                    "discrete-gpu"
+                }
+                .into(),
+            ),
+            workload: "keypoints".into(),
+            model: "net2".into(),
+            batch_size: 32,
+            repeat,
+            epoch_s_median: Some(epoch_s),
+            images_per_s: Some(ips),
+            price_usd_per_hour: Some(price),
+            cost_per_epoch_usd: Some(price * epoch_s / 3600.0),
+            ..RunRow::default()
+        }
+    }
+
+    #[test]
+    fn groups_ratios_and_unfinished_runs() {
+        let mut failed = run("a", "wgpu", 2, 1.0, 3600.0);
+        failed.status = Status::Failed;
+        failed.epoch_s_median = None;
+        let loaded = Loaded {
+            runs: vec![
+                run("a", "cuda", 0, 1.0, 3600.0),
+                run("a", "cuda", 1, 4.0, 3600.0),
+                run("a", "wgpu", 0, 5.0, 3600.0),
+                failed,
+                run("a", "cpu", 0, 20.0, 3600.0),
+                run("b", "cpu", 0, 10.0, 360.0),
+            ],
+            epochs: [(1, 0.5), (2, 0.25)]
+                .into_iter()
+                .flat_map(|(epoch, loss)| {
+                    (0..2).map(move |repeat| EpochRow {
+                        run_id: "a-run".into(),
+                        workload: "keypoints".into(),
+                        backend: "cuda".into(),
+                        batch_size: 32,
+                        repeat,
+                        epoch,
+                        seconds: 1.0,
+                        train_loss: loss * (repeat + 1) as f64,
+                        val_metric: None,
+                    })
+                })
+                .collect(),
+            runs_files: 2,
+            ..Loaded::default()
+        };
+        let r = Report::new(&loaded);
+        assert_eq!(r.instances.len(), 2);
+        assert_eq!(r.unfinished.len(), 1);
+        let w = &r.workloads[0];
+        let labels: Vec<String> = w.groups.iter().map(Group::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "a · cuda · bs32",
+                "a · wgpu · bs32",
+                "b · cpu · bs32",
+                "a · cpu · bs32"
+            ]
+        );
+        let cuda = &w.groups[0];
+        // At $3600/h an epoch costs as many dollars as it takes seconds.
+        assert_eq!(cuda.epoch_s.unwrap().median, 2.5);
+        assert_eq!(cuda.cost_per_epoch_usd.unwrap().median, 2.5);
+        assert_eq!(
+            cuda.curve[1],
+            Point {
+                epoch: 2,
+                train_loss: Some(0.375),
+                val_metric: None
+            }
+        );
+        let wgpu = &w.groups[1];
+        assert_eq!(
+            (wgpu.ok(), wgpu.statuses.len(), wgpu.epoch_s.unwrap().n),
+            (1, 2, 1)
+        );
+        // b's cpu: slower than a's wgpu, but ten times cheaper per hour.
+        let ranks: Vec<_> = w
+            .groups
+            .iter()
+            .map(|g| (g.time_rank, g.cost_rank, g.pareto))
+            .collect();
+        assert_eq!(
+            ranks,
+            [
+                (Some(1), Some(2), true),
+                (Some(2), Some(3), false),
+                (Some(3), Some(1), true),
+                (Some(4), Some(4), false),
+            ]
+        );
+        // Median img/s: cuda (100 + 25)/2, wgpu 20, cpu 5.
+        let a = &w.backends[0];
+        assert_eq!(a.instance, "a");
+        assert_eq!(a.wgpu_over_cuda, Some(20.0 / 62.5));
+        assert_eq!(a.gpu_over_cpu, Some(12.5));
+        assert_eq!(
+            (w.backends[1].cpu, w.backends[1].gpu_over_cpu),
+            (Some(10.0), None)
+        );
+    }
+}

@@ -1,0 +1,448 @@
+//! The report's text, shared by both formats: title, notes, and every table as rows of
+//! already formatted cells. A value that was not measured is "–", never a zero.
+
+use super::aggregate::{Backends, Group, PHASES, Report, Workload};
+use super::stats::Stat;
+
+const NONE: &str = "–";
+
+/// What the symbols and columns mean, printed under the tables.
+pub const NOTES: &[&str] = &[
+    "Each row is a configuration (instance × backend × batch size); its numbers are the \
+     median over the repeats that finished (status ok).",
+    "init = device init + model init + warm-up (the first step: kernel compilation and \
+     autotuning); epoch = median of a run's steady epochs (2..N).",
+    "$/epoch and $/run price the measured time at the instance's hourly price; mfu is achieved \
+     FLOP/s over the GPU's spec fp32 peak.",
+    "CV = sample standard deviation / mean over repeats; ⚠ marks CV > 10 %.",
+    "★ marks the Pareto set: no other configuration has an epoch that is both faster and cheaper.",
+    "Speed ratios divide images/s; above 1 the first backend is faster. gpu = the fastest \
+     backend that ran on a GPU.",
+];
+
+/// A table: a title, column names (right-aligned when numeric) and formatted rows.
+pub struct Table {
+    pub title: String,
+    pub columns: Vec<(String, bool)>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(title: impl Into<String>, columns: &[&str]) -> Self {
+        Self {
+            title: title.into(),
+            // Columns named in TEXT hold words; the others numbers, aligned right.
+            columns: columns
+                .iter()
+                .map(|c| (c.to_string(), !TEXT.contains(c)))
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+const TEXT: &[&str] = &[
+    "run", "instance", "backend", "status", "reason", "workload", "provider", "GPU", "devices",
+    "CPU", "price", "fastest", "cheapest", "Pareto",
+];
+
+/// The report's title: which machines it covers.
+pub fn title(r: &Report) -> String {
+    let names: Vec<&str> = r.instances.iter().map(|i| i.name.as_str()).collect();
+    match names.len() {
+        1 => format!("gpubench report: {}", names[0]),
+        n if n <= 6 => format!("gpubench report: {n} instances ({})", names.join(", ")),
+        n => format!(
+            "gpubench report: {n} instances ({}, …)",
+            names[..5].join(", ")
+        ),
+    }
+}
+
+/// One line on what was read.
+pub fn provenance(r: &Report) -> String {
+    let d = &r.read;
+    let mut s = format!(
+        "{} and {} from {}",
+        plural(d.runs, "run"),
+        plural(d.epochs, "epoch row"),
+        plural(d.files, "file")
+    );
+    if d.duplicates > 0 {
+        s += &format!(" ({} dropped)", plural(d.duplicates, "duplicate row"));
+    }
+    if let Some((from, to)) = &d.span {
+        s += &format!("; started {from} to {to}");
+    }
+    format!("{s}; {}.", d.versions.join("; "))
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `v` to `digits` significant digits, keeping every integer digit.
+pub fn sig(v: f64, digits: i32) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let decimals = (digits - 1 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// Seconds and dollars: 2 decimals, or 3 significant digits below 1 so small values show.
+pub fn num(v: f64) -> String {
+    if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        sig(v, 3)
+    }
+}
+
+pub fn usd(v: f64) -> String {
+    format!("${}", num(v))
+}
+
+fn rate(v: f64) -> String {
+    sig(v, 3)
+}
+
+/// A fraction as a percentage.
+fn pct(v: f64) -> String {
+    let p = v * 100.0;
+    if p.abs() >= 1.0 {
+        format!("{p:.1}%")
+    } else {
+        format!("{}%", sig(p, 2))
+    }
+}
+
+fn ratio(v: f64) -> String {
+    format!("{}×", sig(v, 3))
+}
+
+/// A validation metric in its unit: accuracy as %, RMSE in pixels.
+fn metric(name: Option<&str>, v: f64) -> String {
+    match name {
+        Some("accuracy") => pct(v),
+        Some("rmse_px") => format!("{} px", num(v)),
+        _ => sig(v, 3),
+    }
+}
+
+/// The column name of a metric.
+fn metric_name(name: Option<&str>) -> String {
+    match name {
+        Some("rmse_px") => "val RMSE".into(),
+        Some(n) => format!("val {n}"),
+        None => "val metric".into(),
+    }
+}
+
+fn opt(v: Option<f64>, f: fn(f64) -> String) -> String {
+    v.map_or(NONE.into(), f)
+}
+
+/// A median, flagged when its repeats are noisy.
+fn median(s: &Option<Stat>, f: impl Fn(f64) -> String) -> String {
+    match s {
+        Some(s) if s.noisy() => format!("{} ⚠", f(s.median)),
+        Some(s) => f(s.median),
+        None => NONE.into(),
+    }
+}
+
+/// Min–max and CV over repeats.
+fn spread(s: &Option<Stat>, f: fn(f64) -> String) -> String {
+    match s {
+        Some(s) if s.n > 1 => format!(
+            "{}–{}, CV {}{}",
+            f(s.min),
+            f(s.max),
+            s.cv.map_or(NONE.into(), pct),
+            if s.noisy() { " ⚠" } else { "" }
+        ),
+        Some(s) => f(s.median),
+        None => NONE.into(),
+    }
+}
+
+fn statuses(g: &Group) -> String {
+    let parts: Vec<String> = g
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    parts.join(", ")
+}
+
+pub fn instances(r: &Report) -> Table {
+    let mut t = Table::new(
+        "Instances",
+        &[
+            "instance",
+            "provider",
+            "GPU",
+            "devices",
+            "CPU",
+            "cores",
+            "memory GiB",
+            "price",
+        ],
+    );
+    for i in &r.instances {
+        let devices: Vec<String> = i
+            .devices
+            .iter()
+            .map(|(d, b)| format!("{d} ({})", b.join(", ")))
+            .collect();
+        let price = i.price_usd_per_hour.map_or(NONE.into(), |p| {
+            let extra: Vec<&str> = [&i.price_kind, &i.price_date]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            format!("{}/h {}", usd(p), extra.join(", "))
+                .trim_end()
+                .to_string()
+        });
+        let place: Vec<&str> = [&i.provider, &i.region]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        t.rows.push(vec![
+            i.name.clone(),
+            if place.is_empty() {
+                NONE.into()
+            } else {
+                place.join(" ")
+            },
+            i.gpu.clone().unwrap_or(NONE.into()),
+            if devices.is_empty() {
+                NONE.into()
+            } else {
+                devices.join("; ")
+            },
+            i.cpu.clone().unwrap_or(NONE.into()),
+            i.cores.map_or(NONE.into(), |c| c.to_string()),
+            opt(i.mem_gib, |m| format!("{m:.1}")),
+            price,
+        ]);
+    }
+    t
+}
+
+pub fn results(w: &Workload) -> Table {
+    let metric_col = metric_name(w.metric_name.as_deref());
+    let mut t = Table::new(
+        "Results",
+        &[
+            "instance",
+            "backend",
+            "batch",
+            "status",
+            "init s",
+            "warm-up s",
+            "epoch s",
+            "images/s",
+            "$/h",
+            "$/epoch",
+            "$/run",
+            "mfu",
+            &metric_col,
+            "time #",
+            "cost #",
+            "Pareto",
+        ],
+    );
+    let m = w.metric_name.as_deref();
+    for g in &w.groups {
+        t.rows.push(vec![
+            g.instance.clone(),
+            g.backend.clone(),
+            g.batch_size.to_string(),
+            statuses(g),
+            median(&g.init_s, num),
+            median(&g.warmup_s, num),
+            median(&g.epoch_s, num),
+            median(&g.images_per_s, rate),
+            median(&g.price_usd_per_hour, usd),
+            median(&g.cost_per_epoch_usd, usd),
+            median(&g.cost_usd, usd),
+            median(&g.mfu, pct),
+            median(&g.metric, |v| metric(m, v)),
+            g.time_rank.map_or(NONE.into(), |r| r.to_string()),
+            g.cost_rank.map_or(NONE.into(), |r| r.to_string()),
+            if g.pareto { "★" } else { "" }.into(),
+        ]);
+    }
+    t
+}
+
+/// Fastest and cheapest configurations side by side, best first.
+pub fn ranking(w: &Workload) -> Table {
+    let mut t = Table::new(
+        "Ranking",
+        &["#", "fastest", "epoch s", "cheapest", "$/epoch"],
+    );
+    let sorted = |f: fn(&Group) -> Option<f64>| {
+        let mut v: Vec<(&Group, f64)> = w
+            .groups
+            .iter()
+            .filter_map(|g| f(g).map(|x| (g, x)))
+            .collect();
+        v.sort_by(|a, b| a.1.total_cmp(&b.1));
+        v
+    };
+    let time = sorted(|g| g.epoch_s.map(|s| s.median));
+    let cost = sorted(|g| g.cost_per_epoch_usd.map(|s| s.median));
+    for i in 0..time.len().max(cost.len()) {
+        let (fast, t_s) = time
+            .get(i)
+            .map_or((String::new(), String::new()), |(g, v)| {
+                (g.label(), num(*v))
+            });
+        let (cheap, c_s) = cost
+            .get(i)
+            .map_or((String::new(), String::new()), |(g, v)| {
+                (g.label(), usd(*v))
+            });
+        t.rows
+            .push(vec![(i + 1).to_string(), fast, t_s, cheap, c_s]);
+    }
+    t
+}
+
+pub fn backends(w: &Workload) -> Table {
+    let mut t = Table::new(
+        "Backends (images/s)",
+        &[
+            "instance",
+            "batch",
+            "cuda",
+            "wgpu",
+            "cpu",
+            "wgpu ÷ cuda",
+            "gpu ÷ cpu",
+        ],
+    );
+    for b in &w.backends {
+        let Backends {
+            instance,
+            batch_size,
+            cuda,
+            wgpu,
+            cpu,
+            wgpu_over_cuda,
+            gpu_over_cpu,
+        } = b;
+        t.rows.push(vec![
+            instance.clone(),
+            batch_size.to_string(),
+            opt(*cuda, rate),
+            opt(*wgpu, rate),
+            opt(*cpu, rate),
+            opt(*wgpu_over_cuda, ratio),
+            opt(*gpu_over_cpu, ratio),
+        ]);
+    }
+    t
+}
+
+/// Min–max and CV of the configurations that finished more than once.
+pub fn spread_table(w: &Workload) -> Option<Table> {
+    let mut t = Table::new(
+        "Spread over repeats (min–max, CV)",
+        &[
+            "instance",
+            "backend",
+            "batch",
+            "repeats",
+            "init s",
+            "warm-up s",
+            "epoch s",
+            "images/s",
+            "$/run",
+        ],
+    );
+    for g in w.groups.iter().filter(|g| g.ok() > 1) {
+        t.rows.push(vec![
+            g.instance.clone(),
+            g.backend.clone(),
+            g.batch_size.to_string(),
+            g.ok().to_string(),
+            spread(&g.init_s, num),
+            spread(&g.warmup_s, num),
+            spread(&g.epoch_s, num),
+            spread(&g.images_per_s, rate),
+            spread(&g.cost_usd, usd),
+        ]);
+    }
+    (!t.rows.is_empty()).then_some(t)
+}
+
+/// Every run's phases: the timeline of each worker, finished or not.
+pub fn phases(w: &Workload) -> Table {
+    let mut columns = vec!["run", "instance", "backend", "batch", "repeat", "status"];
+    columns.extend(PHASES.iter().map(|(name, _)| *name));
+    columns.push("total");
+    let mut t = Table::new("Phases per run (s)", &columns);
+    for r in &w.runs {
+        let mut row = vec![
+            r.run_id.clone(),
+            r.instance.clone(),
+            r.backend.clone(),
+            r.batch_size.to_string(),
+            r.repeat.to_string(),
+            r.status.as_str().to_string(),
+        ];
+        row.extend(PHASES.iter().map(|(_, f)| opt(f(r), num)));
+        row.push(opt(r.total_s, num));
+        t.rows.push(row);
+    }
+    t
+}
+
+/// Runs that did not finish, with why.
+pub fn unfinished(r: &Report) -> Option<Table> {
+    let mut t = Table::new(
+        "Status and reason",
+        &[
+            "workload", "instance", "backend", "batch", "repeat", "status", "reason",
+        ],
+    );
+    for u in &r.unfinished {
+        t.rows.push(vec![
+            format!("{} · {}", u.workload, u.model),
+            u.instance.clone(),
+            u.backend.clone(),
+            u.batch_size.to_string(),
+            u.repeat.to_string(),
+            u.status.as_str().to_string(),
+            u.error.clone().unwrap_or(NONE.into()),
+        ]);
+    }
+    (!t.rows.is_empty()).then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_small_values_visible() {
+        assert_eq!(num(632.5806), "632.58");
+        assert_eq!(num(0.000203346), "0.000203");
+        assert_eq!(num(0.13), "0.130");
+        assert_eq!(usd(0.0012), "$0.00120");
+        assert_eq!(usd(3.06), "$3.06");
+        assert_eq!(rate(34.605), "34.6");
+        assert_eq!(rate(1234.4), "1234");
+        assert_eq!(pct(0.123), "12.3%");
+        assert_eq!(pct(0.00012), "0.012%");
+        assert_eq!(metric(Some("accuracy"), 0.923), "92.3%");
+        assert_eq!(metric(Some("rmse_px"), 8.3403), "8.34 px");
+        assert_eq!(num(f64::NAN), "NaN");
+    }
+}

@@ -1,0 +1,250 @@
+//! `gpubench report`: instances merged into every table, bad rows refused with file:line and
+//! nothing written, rows synced twice counted once, and report.html as Chromium renders it.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{gpubench, text};
+
+/// Two instances: a (g4dn.xlarge, schema 3: cuda, wgpu, cpu; repeats; a failed run) and
+/// b (c7i.2xlarge, schema 2: no GPU, so cuda is unavailable; wgpu on lavapipe).
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report")
+}
+
+/// Runs `gpubench report --in I... --out DIR/out`; returns DIR/out and what the command did.
+fn report(dir: &Path, inputs: &[&Path]) -> (PathBuf, Output) {
+    let out = dir.join("out");
+    let mut args = vec!["report".to_string()];
+    for i in inputs {
+        args.extend(["--in".to_string(), i.display().to_string()]);
+    }
+    args.extend(["--out".to_string(), out.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    (out, gpubench(&args))
+}
+
+/// Like `report`, and expects it to succeed; returns DIR/out and the markdown.
+fn report_ok(dir: &Path, inputs: &[&Path]) -> (PathBuf, String) {
+    let (out, o) = report(dir, inputs);
+    assert!(o.status.success(), "{}", text(&o));
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    (out, md)
+}
+
+/// Each table of a markdown report: its `###` title and its data rows.
+fn tables(md: &str) -> Vec<(&str, Vec<&str>)> {
+    let mut tables: Vec<(&str, Vec<&str>)> = Vec::new();
+    for line in md.lines() {
+        if let Some(title) = line.strip_prefix("### ") {
+            tables.push((title, Vec::new()));
+        } else if line.starts_with('|')
+            && let Some((_, rows)) = tables.last_mut()
+        {
+            rows.push(line);
+        }
+    }
+    for (_, rows) in &mut tables {
+        rows.drain(..2.min(rows.len())); // the header and the alignment rule
+    }
+    tables
+}
+
+/// Copies the files of `from` into `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn two_instances_merge_into_every_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (fixtures().join("a"), fixtures().join("b"));
+    let (out, md) = report_ok(dir.path(), &[&a, &b]);
+    assert!(
+        md.starts_with("# gpubench report: 2 instances (c7i.2xlarge, g4dn.xlarge)"),
+        "{md}"
+    );
+    let tables = tables(&md);
+    // Instances, and per workload: results, ranking, backends, phases; spread; did not finish.
+    assert!(tables.len() >= 10, "{md}");
+    for (title, rows) in &tables {
+        for instance in ["g4dn.xlarge", "c7i.2xlarge"] {
+            assert!(
+                rows.iter().any(|r| r.contains(instance)),
+                "{instance} missing from table {title}:\n{md}"
+            );
+        }
+    }
+    // Runs that did not finish are shown with their reason, not dropped.
+    assert!(md.contains("| unavailable | no NVIDIA driver"), "{md}");
+    assert!(md.contains("| failed | wgpu backend panicked"), "{md}");
+    assert!(
+        md.contains("| c7i.2xlarge | cuda | 32 | 1 unavailable |"),
+        "{md}"
+    );
+    // The repeats of a: medians, CV flagged, the fastest and cheapest on the Pareto set.
+    assert!(
+        md.contains("| g4dn.xlarge | cuda | 32 | 3 ok | 2.72 ⚠ | 2.14 ⚠ | 0.679 | 2412 |"),
+        "{md}"
+    );
+    assert!(md.contains("| 1 | 1 | ★ |"), "{md}");
+    assert!(
+        md.contains("| 0.617× | 39.9× |"),
+        "wgpu÷cuda and gpu÷cpu: {md}"
+    );
+    assert!(out.join("report.html").exists());
+}
+
+#[test]
+fn a_bad_row_is_refused_with_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("b");
+    copy_dir(&fixtures().join("b"), &bad);
+    let runs = bad.join("runs.csv");
+    let csv = fs::read_to_string(&runs).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
+    lines[3] = lines[3].replacen(",32,3,0,42,", ",3x2,3,0,42,", 1);
+    fs::write(&runs, lines.join("\n") + "\n").unwrap();
+
+    let (out, o) = report(dir.path(), &[&fixtures().join("a"), &bad]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let at = format!("{}:4: column batch_size = \"3x2\"", runs.display());
+    assert!(stderr.contains(&at), "{}", text(&o));
+    assert!(!out.join("report.md").exists() && !out.join("report.html").exists());
+
+    // A file from a newer gpubench is refused as such.
+    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "4,", 1);
+    fs::write(&runs, lines.join("\n") + "\n").unwrap();
+    let (_, o) = report(dir.path(), &[&bad]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(":4: schema_version 4 was written by a newer gpubench"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn rows_synced_twice_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("bucket");
+    copy_dir(&fixtures().join("a"), &bucket.join("a"));
+    copy_dir(&fixtures().join("a"), &bucket.join("a-synced-again"));
+    let (out, o) = report(dir.path(), &[&bucket]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("dropped 10 duplicate runs and 27 duplicate epoch rows"),
+        "{stdout}"
+    );
+    let twice = fs::read_to_string(out.join("report.md")).unwrap();
+
+    let once = tempfile::tempdir().unwrap();
+    let (_, md) = report_ok(once.path(), &[&fixtures().join("a")]);
+    // The same report but for the provenance line, which counts what was dropped.
+    let body = |md: &str| md.split_once("\n### ").map(|(_, b)| b.to_string());
+    assert_eq!(body(&twice), body(&md));
+    assert!(md.contains("| g4dn.xlarge | cuda | 32 | 3 ok |"), "{md}");
+}
+
+#[test]
+fn no_inputs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, o) = report(dir.path(), &[dir.path()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no runs.csv or epochs.csv found"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists());
+}
+
+/// The first of Debian's `chromium` or Ubuntu's `chromium-browser` on PATH.
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|p| p.is_file())
+        .expect("chromium is not on PATH: run scripts/test.sh, which installs Debian's chromium package")
+}
+
+#[test]
+fn report_html_renders_in_headless_chromium() {
+    let browser = chromium();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = report_ok(dir.path(), &[&fixtures()]);
+    let page = out.join("report.html");
+    let html = fs::read_to_string(&page).unwrap();
+
+    // Six charts per workload, each an inline SVG in its figure.
+    let charts = [
+        "epoch-time",
+        "epoch-cost",
+        "time-vs-cost",
+        "phases",
+        "loss",
+        "metric",
+    ];
+    for workload in ["keypoints-net2", "turtle-cnn"] {
+        for chart in charts {
+            let id = format!("<figure id=\"{workload}-{chart}\">");
+            let at = html
+                .find(&id)
+                .unwrap_or_else(|| panic!("no {id} in report.html"));
+            let figure = &html[at..at + html[at..].find("</figure>").unwrap()];
+            assert!(figure.contains("<svg"), "{id} has no chart");
+        }
+    }
+    assert_eq!(html.matches("<svg").count(), 2 * charts.len());
+    for label in [
+        "steady epoch time (s)",
+        "cost per epoch (USD)",
+        "validation accuracy (%)",
+    ] {
+        assert!(html.contains(label), "no axis label {label}");
+    }
+    // Self-contained: nothing is fetched when the page opens.
+    for fetch in ["<script", "<link", "src=", "url(", "https://"] {
+        assert!(!html.contains(fetch), "report.html holds {fetch}");
+    }
+
+    let shot = dir.path().join("report.png");
+    let o = Command::new("timeout")
+        .arg("120")
+        .arg(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1280,2400")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium starts");
+    assert!(o.status.success(), "{}", text(&o));
+    let png = fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot: {e}\n{}", text(&o)));
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    // Width and height from the IHDR chunk; a blank page compresses to a few kB.
+    let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((size(16), size(20)), (1280, 2400));
+    assert!(
+        png.len() > 50_000,
+        "a near-empty screenshot: {} bytes",
+        png.len()
+    );
+}
