@@ -3,7 +3,10 @@
 # - Mesa's software Vulkan (lavapipe), so the wgpu backend trains for real without a GPU;
 # - shellcheck, curl and python3-venv, and moto + the AWS CLI (pinned, in target/test-venv,
 #   first on PATH) for tests/fleet.rs, which runs the EC2 scripts against a fake metadata
-#   service and moto's S3 server on 127.0.0.1.
+#   service and moto's S3 server on 127.0.0.1;
+# - Chromium, which tests/report.rs uses to render report.html headless and screenshot it;
+# - NVIDIA's NVRTC and ptxas from their PyPI wheels (same venv), so tests/kernels.rs compiles
+#   the CUDA kernels for every GPU in the catalog on a machine without a GPU or driver.
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh --test run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +17,7 @@ ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || apt_missing+=(mesa-v
 command -v shellcheck >/dev/null || apt_missing+=(shellcheck)
 command -v curl >/dev/null || apt_missing+=(curl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_missing+=(python3-venv)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || apt_missing+=(chromium)
 if [ ${#apt_missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -23,7 +27,7 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
 fi
 
 venv=target/test-venv
-pins="moto[server]==5.2.5 awscli==1.46.2"
+pins="moto[server]==5.2.5 awscli==1.46.2 nvidia-cuda-nvrtc-cu12==12.9.86 nvidia-cuda-nvcc-cu12==12.9.86"
 if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ] || [ ! -x "$venv/bin/moto_server" ] \
     || [ ! -x "$venv/bin/aws" ]; then
     echo "installing $pins into $venv"
@@ -34,6 +38,11 @@ if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ] || [ ! -x "$venv/bin/moto_s
     echo "$pins" >"$venv/.pins"
 fi
 export PATH="$PWD/$venv/bin:$PATH"
+# cudarc finds libnvrtc.so.12 through the loader path; ptxas prints registers per kernel.
+nv=$("$venv/bin/python" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] + "/"))')
+LD_LIBRARY_PATH="$nv/cuda_nvrtc/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+PATH="$nv/cuda_nvcc/bin:$PATH"
+export LD_LIBRARY_PATH PATH
 
 # One profile (release) for the binary and the tests, so burn is compiled once.
 # --all-targets also runs each criterion bench once, as a check that it works.

@@ -7,6 +7,7 @@ use burn::backend::{Autodiff, Cuda as BurnCuda};
 use cudarc::driver::{CudaContext, sys};
 
 use super::{ComputeBackend, DeviceInfo, run_on};
+use crate::kernels::{self, Devices};
 use crate::train::{Job, Outcome};
 
 pub struct Cuda;
@@ -60,5 +61,10 @@ impl ComputeBackend for Cuda {
 
     fn train(&self, job: &Job) -> Result<Outcome> {
         run_on::<Autodiff<BurnCuda>>(&CudaDevice::new(0), job)
+    }
+
+    fn measure_peak(&self) -> Option<f64> {
+        let rows = kernels::cuda::measure(Devices::Default, None);
+        kernels::peak_gemm_tflops(&rows, "cuda")
     }
 }

@@ -6,6 +6,7 @@ use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, Wgpu as BurnWgpu};
 
 use super::{ComputeBackend, DeviceInfo, run_on};
+use crate::kernels::{self, Devices};
 use crate::train::{Job, Outcome};
 
 pub struct Wgpu;
@@ -66,5 +67,10 @@ impl ComputeBackend for Wgpu {
 
     fn train(&self, job: &Job) -> Result<Outcome> {
         run_on::<Autodiff<BurnWgpu>>(&WgpuDevice::DefaultDevice, job)
+    }
+
+    fn measure_peak(&self) -> Option<f64> {
+        let rows = kernels::wgpu::measure(Devices::Default, None);
+        kernels::peak_gemm_tflops(&rows, "wgpu")
     }
 }

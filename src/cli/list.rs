@@ -1,46 +1,12 @@
-//! `gpubench probe` and `gpubench instances`: what this machine has, and what the catalog holds.
+//! `gpubench instances` and `gpubench price`: what the catalog holds.
 
 use std::io::Write;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::backend;
 use crate::error::input;
 use crate::instance::catalog;
-use crate::instance::host::Host;
-
-pub fn probe(out: &mut impl Write) -> Result<()> {
-    let host = Host::read();
-    writeln!(
-        out,
-        "host: {} | {} ({} logical cores) | {:.1} GiB",
-        host.os.as_deref().unwrap_or("unknown OS"),
-        host.cpu_model,
-        host.cpu_cores,
-        host.mem_gib
-    )?;
-    writeln!(
-        out,
-        "{:<7} {:<12} {:<40} {:<13} driver",
-        "backend", "status", "device", "kind"
-    )?;
-    for be in backend::ALL {
-        match backend::probe(*be) {
-            Ok(d) => writeln!(
-                out,
-                "{:<7} {:<12} {:<40} {:<13} {}",
-                be.name(),
-                "available",
-                d.name,
-                d.kind,
-                d.driver.as_deref().unwrap_or("-")
-            )?,
-            Err(why) => writeln!(out, "{:<7} {:<12} {why}", be.name(), "unavailable")?,
-        }
-    }
-    Ok(())
-}
 
 /// One catalog entry with its GPU's peak, as `instances` prints it.
 #[derive(Debug, Serialize)]
