@@ -85,18 +85,11 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
             let info = workload::info(w, args.model).expect("validated by plan");
             for &b in &args.batch_size {
                 for repeat in 0..args.repeats as usize {
-                    let done_before = !compiled.insert((name.as_str(), *w, b));
-                    let key = Key {
-                        backend: name,
-                        batch_size: b as usize,
-                        repeat,
-                        compile_cache: match (be.compiles_kernels(), done_before) {
-                            (false, _) => "none",
-                            (true, true) => "warm-process",
-                            (true, false) if disk_cache_warm => "warm-disk",
-                            (true, false) => "cold",
-                        },
-                        peak_measured_tflops: peak,
+                    let cache = match (be.compiles_kernels(), compiled.contains(&(name, *w, b))) {
+                        (false, _) => "none",
+                        (true, true) => "warm-process",
+                        (true, false) if disk_cache_warm => "warm-disk",
+                        (true, false) => "cold",
                     };
                     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
                     let fits = probe.as_ref().map_err(|why| reason(why, name, &ctx));
@@ -119,6 +112,18 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                                 Outcome::empty(&info, Status::Failed, Some(format!("{e:#}")))
                             })
                         }
+                    };
+                    // Only a run that got through its first step compiled anything.
+                    let started = outcome.phases.warmup_s.is_some();
+                    if started {
+                        compiled.insert((name, *w, b));
+                    }
+                    let key = Key {
+                        backend: name,
+                        batch_size: b as usize,
+                        repeat,
+                        compile_cache: started.then_some(cache),
+                        peak_measured_tflops: peak,
                     };
                     // Rows name pictures relative to runs.csv, so a synced directory still finds them.
                     outcome.artifact = outcome.artifact.map(|p| {

@@ -31,8 +31,9 @@ pub struct Key<'a> {
     pub backend: &'a str,
     pub batch_size: usize,
     pub repeat: usize,
-    /// `cold`, `warm-disk`, `warm-process`, or `none` for a backend that compiles no kernels.
-    pub compile_cache: &'a str,
+    /// `cold`, `warm-disk`, `warm-process`, or `none` for a backend that compiles no kernels;
+    /// `None` for a run that never started.
+    pub compile_cache: Option<&'a str>,
     /// The GEMM TFLOP/s this device measured before training, if it was measured.
     pub peak_measured_tflops: Option<f64>,
 }
@@ -123,7 +124,7 @@ impl RunRow {
                 .zip(key.peak_measured_tflops)
                 .map(|(a, p)| a / p),
             n_skipped: o.skipped,
-            compile_cache: Some(key.compile_cache.to_string()),
+            compile_cache: key.compile_cache.map(str::to_string),
             artifact: o.artifact.as_ref().map(|p| p.display().to_string()),
         }
     }
@@ -229,7 +230,7 @@ mod tests {
             backend: "cuda",
             batch_size: 16,
             repeat: 0,
-            compile_cache: "cold",
+            compile_cache: Some("cold"),
             peak_measured_tflops: Some(20.0),
         };
         let r = RunRow::new(
@@ -263,7 +264,7 @@ mod tests {
             backend: "wgpu",
             batch_size: 16,
             repeat: 0,
-            compile_cache: "warm-disk",
+            compile_cache: Some("warm-disk"),
             peak_measured_tflops: Some(0.05),
         };
         let mut o = outcome();

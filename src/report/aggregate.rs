@@ -95,6 +95,7 @@ pub struct Group {
     pub cost_per_epoch_usd: Option<Stat>,
     pub cost_usd: Option<Stat>,
     pub mfu: Option<Stat>,
+    pub mfu_measured: Option<Stat>,
     pub metric: Option<Stat>,
     /// 1 = fastest epoch / cheapest epoch; ties share a rank.
     pub time_rank: Option<usize>,
@@ -175,6 +176,7 @@ impl Group {
             cost_per_epoch_usd: stat(|r| r.cost_per_epoch_usd),
             cost_usd: stat(|r| r.cost_usd),
             mfu: stat(|r| r.mfu),
+            mfu_measured: stat(|r| r.mfu_measured),
             metric: stat(|r| r.val_metric),
             curve: curve(ok.iter().filter_map(|r| epochs.get(&key(r)))),
             ..Self::default()

@@ -263,6 +263,7 @@ fn check_run(r: &RunRow) -> Option<String> {
         ("epoch_s_median", r.epoch_s_median),
         ("images_per_s", r.images_per_s),
         ("mfu", r.mfu),
+        ("mfu_measured", r.mfu_measured),
         ("cost_usd", r.cost_usd),
         ("cost_per_epoch_usd", r.cost_per_epoch_usd),
     ];

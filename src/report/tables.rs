@@ -13,7 +13,7 @@ pub const NOTES: &[&str] = &[
     "init = device init + model init + warm-up (the first step: kernel compilation and \
      autotuning); epoch = median of a run's steady epochs (2..N).",
     "$/epoch and $/run price the measured time at the instance's hourly price; mfu is achieved \
-     FLOP/s over the GPU's spec fp32 peak.",
+     FLOP/s over the GPU's spec fp32 peak, mfu meas. over the GEMM rate the device measured.",
     "CV = sample standard deviation / mean over repeats; ⚠ marks CV > 10 %.",
     "★ marks the Pareto set: no other configuration has an epoch that is both faster and cheaper.",
     "Speed ratios divide images/s; above 1 the first backend is faster. gpu = the fastest \
@@ -250,6 +250,7 @@ pub fn results(w: &Workload) -> Table {
             "$/epoch",
             "$/run",
             "mfu",
+            "mfu meas.",
             &metric_col,
             "time #",
             "cost #",
@@ -271,6 +272,7 @@ pub fn results(w: &Workload) -> Table {
             median(&g.cost_per_epoch_usd, usd),
             median(&g.cost_usd, usd),
             median(&g.mfu, pct),
+            median(&g.mfu_measured, pct),
             median(&g.metric, |v| metric(m, v)),
             g.time_rank.map_or(NONE.into(), |r| r.to_string()),
             g.cost_rank.map_or(NONE.into(), |r| r.to_string()),
