@@ -18,6 +18,7 @@ fn bench_step<W: Workload>(c: &mut Criterion, w: W)
 where
     W::Model<Cpu>: AutodiffModule<Cpu>,
 {
+    gpubench::backend::keep_freed_memory();
     let device = FlexDevice;
     let data = w.synthetic(2 * BATCH, 1);
     let idx: Vec<usize> = (0..BATCH).collect();

@@ -6,7 +6,7 @@ use burn::backend::cuda::CudaDevice;
 use burn::backend::{Autodiff, Cuda as BurnCuda};
 use cudarc::driver::{CudaContext, sys};
 
-use super::{ComputeBackend, DeviceInfo, run_on};
+use super::{AdamStep, ComputeBackend, DeviceInfo, LayerOps, run_on};
 use crate::kernels::{self, Devices};
 use crate::train::{Job, Outcome};
 
@@ -68,3 +68,8 @@ impl ComputeBackend for Cuda {
         kernels::peak_gemm_tflops(&rows, "cuda")
     }
 }
+
+// burn's own kernels for the block and for Adam.
+impl LayerOps for BurnCuda {}
+impl LayerOps for Autodiff<BurnCuda> {}
+impl AdamStep for BurnCuda {}

@@ -3,12 +3,15 @@
 
 mod cpu;
 mod cuda;
+pub mod ops;
 mod wgpu;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use anyhow::{Result, anyhow};
-use burn::tensor::backend::AutodiffBackend;
+
+pub use cpu::keep_freed_memory;
+pub use ops::{AdamArgs, AdamStep, LayerOps, TrainBackend};
 
 use crate::train::{Job, Outcome};
 use crate::workload::{self, Info, Workload, WorkloadVisitor};
@@ -120,17 +123,17 @@ pub fn train(backend: &dyn ComputeBackend, job: &Job) -> Result<Outcome> {
 }
 
 /// Runs `job` with the burn backend `B` on `device`.
-pub(crate) fn run_on<B: AutodiffBackend>(device: &B::Device, job: &Job) -> Result<Outcome> {
+pub(crate) fn run_on<B: TrainBackend>(device: &B::Device, job: &Job) -> Result<Outcome> {
     workload::visit(job.workload, job.model, OnDevice::<B> { device, job })
         .ok_or_else(|| anyhow!("unknown workload {:?}", job.workload))
 }
 
-struct OnDevice<'a, B: AutodiffBackend> {
+struct OnDevice<'a, B: TrainBackend> {
     device: &'a B::Device,
     job: &'a Job<'a>,
 }
 
-impl<B: AutodiffBackend> WorkloadVisitor for OnDevice<'_, B> {
+impl<B: TrainBackend> WorkloadVisitor for OnDevice<'_, B> {
     type Output = Outcome;
     fn visit<W: Workload>(self, w: W) -> Outcome {
         w.run::<B>(self.device, self.job)

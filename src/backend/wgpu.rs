@@ -5,7 +5,7 @@ use anyhow::Result;
 use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, Wgpu as BurnWgpu};
 
-use super::{ComputeBackend, DeviceInfo, run_on};
+use super::{AdamStep, ComputeBackend, DeviceInfo, LayerOps, run_on};
 use crate::kernels::{self, Devices};
 use crate::train::{Job, Outcome};
 
@@ -74,3 +74,8 @@ impl ComputeBackend for Wgpu {
         kernels::peak_gemm_tflops(&rows, "wgpu")
     }
 }
+
+// burn's own kernels for the block and for Adam.
+impl LayerOps for BurnWgpu {}
+impl LayerOps for Autodiff<BurnWgpu> {}
+impl AdamStep for BurnWgpu {}

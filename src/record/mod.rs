@@ -85,7 +85,8 @@ mod tests {
         cost_usd,cost_per_epoch_usd,\
         gpubench_version,git_sha,burn_version,os,cpu_model,cpu_cores,mem_gib,\
         instance_gpu,gpu_peak_fp32_tflops,\
-        peak_measured_tflops,mfu_measured,n_skipped,compile_cache,artifact";
+        peak_measured_tflops,mfu_measured,n_skipped,compile_cache,artifact,\
+        input_wait_s";
 
     #[test]
     fn runs_header_is_the_contract() {

@@ -126,6 +126,7 @@ impl RunRow {
             n_skipped: o.skipped,
             compile_cache: key.compile_cache.map(str::to_string),
             artifact: o.artifact.as_ref().map(|p| p.display().to_string()),
+            input_wait_s: o.input_wait_s,
         }
     }
 }

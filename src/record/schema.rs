@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever `runs.csv` columns change, so `report` can read old files.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 pub const RUNS_FILE: &str = "runs.csv";
 pub const EPOCHS_FILE: &str = "epochs.csv";
 
@@ -103,6 +103,9 @@ pub struct RunRow {
     pub n_skipped: Option<usize>,
     pub compile_cache: Option<String>,
     pub artifact: Option<String>,
+    // Schema 4: seconds of `train_s` the training loop waited for its next batch (gathered on
+    // a separate thread) and spent handing it to the device: the harness's own overhead.
+    pub input_wait_s: Option<f64>,
 }
 
 /// One row of `epochs.csv`.

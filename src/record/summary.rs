@@ -12,7 +12,7 @@ fn secs(v: Option<f64>) -> String {
 pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
     writeln!(
         out,
-        "{:<10} {:<7} {:>5} {:>3} {:<11} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+        "{:<10} {:<7} {:>5} {:>3} {:<11} {:>8} {:>8} {:>8} {:>8} {:>6} {:>10} {:>10}",
         "workload",
         "backend",
         "batch",
@@ -22,6 +22,7 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
         "warmup_s",
         "epoch_s",
         "img/s",
+        "input",
         "metric",
         "cost_usd"
     )?;
@@ -31,9 +32,10 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
             (Some(_), Some(v)) => format!("{v:.2}px"),
             _ => "-".into(),
         };
+        let input = r.input_wait_s.zip(r.train_s).map(|(i, t)| 100.0 * i / t);
         writeln!(
             out,
-            "{:<10} {:<7} {:>5} {:>3} {:<11} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+            "{:<10} {:<7} {:>5} {:>3} {:<11} {:>8} {:>8} {:>8} {:>8} {:>6} {:>10} {:>10}",
             r.workload,
             r.backend,
             r.batch_size,
@@ -43,6 +45,7 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
             secs(r.warmup_s),
             secs(r.epoch_s_median),
             r.images_per_s.map_or("-".into(), |v| format!("{v:.1}")),
+            input.map_or("-".into(), |v| format!("{v:.1}%")),
             metric,
             r.cost_usd.map_or("-".into(), |c| format!("{c:.5}")),
         )?;
@@ -60,7 +63,8 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
     writeln!(
         out,
         "init_s = device init + model init + warm-up (the first step: kernel compilation and \
-         autotuning); epoch_s = median of epochs 2..N. runs.csv's compile_cache says whether \
+         autotuning); epoch_s = median of epochs 2..N; input = share of the steady steps spent \
+         waiting for the next batch and uploading it. runs.csv's compile_cache says whether \
          that warm-up started cold, from an on-disk autotune cache, or after an earlier run in \
          this process."
     )

@@ -15,7 +15,7 @@ use crate::record::{EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, he
 
 /// How many columns `runs.csv` had at each schema_version (index 0 is version 1); columns are
 /// only ever appended. Its length is the schema version, so a bump cannot forget the reader.
-const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60];
+const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61];
 
 /// Every row read, each run and epoch once.
 #[derive(Debug, Default)]

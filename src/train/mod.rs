@@ -1,20 +1,25 @@
 //! The training loop, generic over burn backend and workload, split into timed phases.
 
+mod adam;
 mod phase;
 
 pub use phase::{Phases, Stopwatch};
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::Scope;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use crate::backend::{LayerOps, TrainBackend};
 use crate::record::Status;
 use crate::workload::{DataSource, Dataset, EvalSums, Info, ModelKind, Sample, Workload};
 
@@ -22,6 +27,8 @@ use crate::workload::{DataSource, Dataset, EvalSums, Info, ModelKind, Sample, Wo
 const LEARNING_RATE: f64 = 1e-3;
 /// Share of the data held out for validation.
 const VAL_FRACTION: f64 = 0.2;
+/// Batches the input thread gathers ahead of the training loop.
+const PREFETCH: usize = 2;
 /// Validation images kept for the picture a workload draws after training.
 const SAMPLE_IMAGES: usize = 16;
 
@@ -71,6 +78,8 @@ pub struct Outcome {
     pub epochs: Vec<EpochStats>,
     /// Images trained on after the warm-up step, the numerator of images/s.
     pub steady_images: usize,
+    /// Seconds of the steady training steps spent waiting for the next batch and uploading it.
+    pub input_wait_s: Option<f64>,
     pub val_loss: Option<f64>,
     pub val_metric_name: &'static str,
     pub val_metric: Option<f64>,
@@ -97,6 +106,7 @@ impl Outcome {
             total_s: None,
             epochs: Vec::new(),
             steady_images: 0,
+            input_wait_s: None,
             val_loss: None,
             val_metric_name: w.metric_name,
             val_metric: None,
@@ -114,19 +124,19 @@ fn n_val(n: usize) -> usize {
     ((n as f64 * VAL_FRACTION).round() as usize).clamp(1, n.saturating_sub(1).max(1))
 }
 
-/// The optimizer both workloads train with.
-pub fn optimizer<B: AutodiffBackend, W: Workload>() -> impl Optimizer<W::Model<B>, B>
+/// The optimizer both workloads train with (see [`adam`]).
+pub fn optimizer<B: TrainBackend, W: Workload>() -> impl Optimizer<W::Model<B>, B>
 where
     W::Model<B>: AutodiffModule<B>,
 {
-    AdamConfig::new().init::<B, W::Model<B>>()
+    OptimizerAdaptor::from(adam::Adam)
 }
 
 /// Trains `w` on `device` for `job`, timing each phase. Errors during the run become
 /// `status=failed` with whatever was measured before them.
 pub fn train<B, W>(w: W, device: &B::Device, job: &Job) -> Outcome
 where
-    B: AutodiffBackend,
+    B: TrainBackend,
     W: Workload,
     W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
 {
@@ -148,7 +158,7 @@ fn run_phases<B, W>(
     sw: &mut Stopwatch<B>,
 ) -> Result<()>
 where
-    B: AutodiffBackend,
+    B: TrainBackend,
     W: Workload,
     W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
 {
@@ -190,26 +200,40 @@ where
         order.shuffle(&mut rng);
         let mut epoch_s = 0.0;
         let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
-        for idx in order.chunks_exact(b).take(steps) {
-            let mut host = HostBatch::gather(&w, &data, idx);
-            if job.flip {
-                w.augment(&mut host.x, &mut host.y, &mut host.mask, &mut rng);
+        model = std::thread::scope(|scope| -> Result<_> {
+            let mut model = model;
+            let batches = prefetch(
+                scope,
+                w,
+                &data,
+                &order[..steps * b],
+                b,
+                job.flip.then_some(rng),
+            );
+            loop {
+                // Waiting for the next batch and handing it over is the harness's own cost.
+                let asked = Instant::now();
+                let Ok(host) = batches.recv() else { break };
+                let (x, y, mask) = host.upload::<B>(&w, device);
+                let input_s = asked.elapsed().as_secs_f64();
+                let loss;
+                (model, loss) = step(&w, model, &mut optim, x, y, mask);
+                loss_sum = Some(match loss_sum.take() {
+                    Some(sum) => sum + loss,
+                    None => loss,
+                });
+                if out.phases.warmup_s.is_none() {
+                    let s = sw.lap()?;
+                    out.phases.warmup_s = Some(s);
+                    epoch_s += s;
+                    bar.set_message(format!("{} training", job.label));
+                } else {
+                    *out.input_wait_s.get_or_insert(0.0) += input_s;
+                }
+                bar.inc(1);
             }
-            let (x, y, mask) = host.upload::<B>(&w, device);
-            let loss;
-            (model, loss) = step(&w, model, &mut optim, x, y, mask);
-            loss_sum = Some(match loss_sum {
-                Some(sum) => sum + loss,
-                None => loss,
-            });
-            if out.phases.warmup_s.is_none() {
-                let s = sw.lap()?;
-                out.phases.warmup_s = Some(s);
-                epoch_s += s;
-                bar.set_message(format!("{} training", job.label));
-            }
-            bar.inc(1);
-        }
+            Ok(model)
+        })?;
         let train_loss =
             read::<B::InnerBackend, 1>(loss_sum.expect("at least one step"))? / steps as f64;
         let s = sw.lap()?;
@@ -267,7 +291,7 @@ pub fn step<B, W, O>(
     mask: Tensor<B, 2>,
 ) -> (W::Model<B>, Tensor<B::InnerBackend, 1>)
 where
-    B: AutodiffBackend,
+    B: TrainBackend,
     W: Workload,
     W::Model<B>: AutodiffModule<B>,
     O: Optimizer<W::Model<B>, B>,
@@ -280,7 +304,7 @@ where
 /// Validation pass on the inference model. The last batch is padded to full size (shapes stay
 /// fixed) and the padding is left out of the sums. Also returns the first images with their
 /// predictions, for [`Workload::draw`].
-fn evaluate<B: Backend, W: Workload>(
+fn evaluate<B: LayerOps, W: Workload>(
     w: &W,
     model: &W::Model<B>,
     data: &Dataset,
@@ -316,6 +340,32 @@ fn evaluate<B: Backend, W: Workload>(
         }
     }
     Ok((sums, sample))
+}
+
+/// Gathers the batches of `order` (and augments them, given an `rng`) on a thread of `scope`,
+/// [`PREFETCH`] batches ahead of the training loop, like the seeds' input pipeline: the device
+/// should never wait for the host.
+fn prefetch<'s, W: Workload>(
+    scope: &'s Scope<'s, '_>,
+    w: W,
+    data: &'s Dataset,
+    order: &'s [usize],
+    b: usize,
+    mut rng: Option<StdRng>,
+) -> Receiver<HostBatch> {
+    let (tx, rx) = sync_channel(PREFETCH);
+    scope.spawn(move || {
+        for idx in order.chunks_exact(b) {
+            let mut host = HostBatch::gather(&w, data, idx);
+            if let Some(rng) = &mut rng {
+                w.augment(&mut host.x, &mut host.y, &mut host.mask, rng);
+            }
+            if tx.send(host).is_err() {
+                break; // the training loop stopped early
+            }
+        }
+    });
+    rx
 }
 
 /// The images, targets and mask of one batch, gathered on the host.

@@ -3,10 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 
 use anyhow::Result;
 use rand::Rng;
@@ -14,6 +12,8 @@ use rand::rngs::StdRng;
 
 use super::data::{kaggle, overlay};
 use super::synthetic::{add_blob, rng};
+use crate::backend::ops::{conv_relu_pool, dense};
+use crate::backend::{LayerOps, TrainBackend};
 use crate::train::{Job, Outcome, train};
 
 use super::{Dataset, EvalSums, Sample, Workload, conv_macs};
@@ -53,7 +53,6 @@ pub struct Net2<B: Backend> {
     conv1: Conv2d<B>,
     conv2: Conv2d<B>,
     conv3: Conv2d<B>,
-    pool: MaxPool2d,
     fc4: Linear<B>,
     fc5: Linear<B>,
     out: Linear<B>,
@@ -63,7 +62,7 @@ pub struct Net2<B: Backend> {
 impl Workload for Keypoints {
     type Model<B: Backend> = Net2<B>;
 
-    fn run<B: AutodiffBackend>(self, device: &B::Device, job: &Job) -> Outcome {
+    fn run<B: TrainBackend>(self, device: &B::Device, job: &Job) -> Outcome {
         train::<B, Self>(self, device, job)
     }
 
@@ -100,7 +99,6 @@ impl Workload for Keypoints {
             conv1: Conv2dConfig::new([1, 32], [3, 3]).init(device),
             conv2: Conv2dConfig::new([32, 64], [2, 2]).init(device),
             conv3: Conv2dConfig::new([64, 128], [2, 2]).init(device),
-            pool: MaxPool2dConfig::new([2, 2]).init(),
             fc4: LinearConfig::new(128 * 11 * 11, 500).init(device),
             fc5: LinearConfig::new(500, 500).init(device),
             out: LinearConfig::new(500, 2 * POINTS).init(device),
@@ -108,13 +106,13 @@ impl Workload for Keypoints {
         }
     }
 
-    fn forward<B: Backend>(&self, m: &Net2<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = m.pool.forward(m.relu.forward(m.conv1.forward(x)));
-        let x = m.pool.forward(m.relu.forward(m.conv2.forward(x)));
-        let x = m.pool.forward(m.relu.forward(m.conv3.forward(x)));
-        let x = m.relu.forward(m.fc4.forward(x.flatten(1, 3)));
-        let x = m.relu.forward(m.fc5.forward(x));
-        m.out.forward(x)
+    fn forward<B: LayerOps>(&self, m: &Net2<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = conv_relu_pool(&m.conv1, 2, x);
+        let x = conv_relu_pool(&m.conv2, 2, x);
+        let x = conv_relu_pool(&m.conv3, 2, x);
+        let x = m.relu.forward(dense(&m.fc4, x.flatten(1, 3)));
+        let x = m.relu.forward(dense(&m.fc5, x));
+        dense(&m.out, x)
     }
 
     /// Masked MSE: missing keypoints contribute nothing, so all rows train without filling.

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use burn::module::Module;
 use burn::prelude::{Backend, Tensor};
-use burn::tensor::backend::AutodiffBackend;
 use rand::rngs::StdRng;
 
+use crate::backend::{LayerOps, TrainBackend};
 use crate::train::{Job, Outcome};
 
 /// Where a run's images come from.
@@ -138,7 +138,7 @@ pub trait Workload: Copy + Send + Sync + 'static {
     fn largest_activation(&self) -> u64;
 
     fn init<B: Backend>(&self, device: &B::Device) -> Self::Model<B>;
-    fn forward<B: Backend>(&self, model: &Self::Model<B>, x: Tensor<B, 4>) -> Tensor<B, 2>;
+    fn forward<B: LayerOps>(&self, model: &Self::Model<B>, x: Tensor<B, 4>) -> Tensor<B, 2>;
     /// Mean training loss of one batch.
     fn loss<B: Backend>(
         &self,
@@ -166,7 +166,7 @@ pub trait Workload: Copy + Send + Sync + 'static {
     }
     /// Trains on backend `B`: `crate::train::train::<B, Self>(self, device, job)`. Each workload
     /// spells this out because only the concrete model type proves it is an autodiff module.
-    fn run<B: AutodiffBackend>(self, device: &B::Device, job: &Job) -> Outcome;
+    fn run<B: TrainBackend>(self, device: &B::Device, job: &Job) -> Outcome;
 
     /// Training FLOPs per image: forward + backward ≈ 3 × forward, forward = 2 × MACs.
     /// Pooling, activations and the optimizer are left out (they are a few percent at most).

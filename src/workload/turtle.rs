@@ -2,19 +2,21 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
 use super::synthetic::{add_blob, rng};
+use crate::backend::ops::{conv_relu_pool, dense};
+use crate::backend::{LayerOps, TrainBackend};
 use crate::train::{Job, Outcome, train};
 
 use super::{Dataset, EvalSums, Workload, conv_macs};
 
 const SIDE: usize = 198;
 const PLANE: usize = SIDE * SIDE;
+/// Side of both max-pools, which stride by their size as Keras' `MaxPooling2D(10)` does.
+const POOL: usize = 10;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Turtle;
@@ -24,7 +26,6 @@ pub struct Turtle;
 pub struct TurtleCnn<B: Backend> {
     conv1: Conv2d<B>,
     conv2: Conv2d<B>,
-    pool: MaxPool2d,
     fc: Linear<B>,
     out: Linear<B>,
     relu: Relu,
@@ -33,7 +34,7 @@ pub struct TurtleCnn<B: Backend> {
 impl Workload for Turtle {
     type Model<B: Backend> = TurtleCnn<B>;
 
-    fn run<B: AutodiffBackend>(self, device: &B::Device, job: &Job) -> Outcome {
+    fn run<B: TrainBackend>(self, device: &B::Device, job: &Job) -> Outcome {
         train::<B, Self>(self, device, job)
     }
 
@@ -67,19 +68,18 @@ impl Workload for Turtle {
         TurtleCnn {
             conv1: Conv2dConfig::new([3, 30], [3, 3]).init(device),
             conv2: Conv2dConfig::new([30, 30], [3, 3]).init(device),
-            // Keras MaxPooling2D(10) strides by its size: 196 → 19, 17 → 1.
-            pool: MaxPool2dConfig::new([10, 10]).init(),
             fc: LinearConfig::new(30, 50).init(device),
             out: LinearConfig::new(50, 2).init(device),
             relu: Relu::new(),
         }
     }
 
-    fn forward<B: Backend>(&self, m: &TurtleCnn<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = m.pool.forward(m.relu.forward(m.conv1.forward(x)));
-        let x = m.pool.forward(m.relu.forward(m.conv2.forward(x)));
-        let x = m.relu.forward(m.fc.forward(x.flatten(1, 3)));
-        m.out.forward(x)
+    fn forward<B: LayerOps>(&self, m: &TurtleCnn<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        // 196 → 19, then 17 → 1.
+        let x = conv_relu_pool(&m.conv1, POOL, x);
+        let x = conv_relu_pool(&m.conv2, POOL, x);
+        let x = m.relu.forward(dense(&m.fc, x.flatten(1, 3)));
+        dense(&m.out, x)
     }
 
     fn loss<B: Backend>(

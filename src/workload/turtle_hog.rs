@@ -4,11 +4,12 @@
 use anyhow::Result;
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use rayon::prelude::*;
 
 use super::data::hog::{self, HOG_LEN};
 use super::{Dataset, EvalSums, Turtle, Workload};
+use crate::backend::ops::dense;
+use crate::backend::{LayerOps, TrainBackend};
 use crate::train::{Job, Outcome, train};
 
 /// Hidden units: sklearn's `MLPClassifier(hidden_layer_sizes=(4,))` of the seed.
@@ -27,7 +28,7 @@ pub struct HogMlp<B: Backend> {
 impl Workload for TurtleHog {
     type Model<B: Backend> = HogMlp<B>;
 
-    fn run<B: AutodiffBackend>(self, device: &B::Device, job: &Job) -> Outcome {
+    fn run<B: TrainBackend>(self, device: &B::Device, job: &Job) -> Outcome {
         train::<B, Self>(self, device, job)
     }
 
@@ -62,9 +63,9 @@ impl Workload for TurtleHog {
         }
     }
 
-    fn forward<B: Backend>(&self, m: &HogMlp<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = m.relu.forward(m.hidden.forward(x.flatten(1, 3)));
-        m.out.forward(x)
+    fn forward<B: LayerOps>(&self, m: &HogMlp<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = m.relu.forward(dense(&m.hidden, x.flatten(1, 3)));
+        dense(&m.out, x)
     }
 
     fn loss<B: Backend>(
