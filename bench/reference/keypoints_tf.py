@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Nouri's net2 in TensorFlow/Keras: the reference for gpubench's `keypoints` workload.
 
-Trains the same model (8,051,502 parameters, 'valid' convolutions, ReLU) with the same loss
-(MSE over the present keypoints only), optimizer (Adam, lr 1e-3), batch size and training
-images as `gpubench run --workload keypoints --synthetic N`, on seeded synthetic data of the
-same shapes, and reports throughput the way gpubench does: images trained after the warm-up
-step divided by their training time, validation excluded. Prints one machine-readable line:
+Trains the same model (8,051,502 parameters, 'valid' convolutions, ReLU, weights drawn as
+burn draws them) with the same loss (MSE over the present keypoints only), optimizer (Adam,
+lr 1e-3 and burn's ε 1e-5, which makes Keras' update burn's to the formula), batch size and
+training images as `gpubench run --workload keypoints --synthetic N`, on seeded synthetic data
+of the same shapes, or on a Kaggle-format `training.csv` (`--data`, 20 % held out as gpubench
+does). Reports throughput the way gpubench does: images trained after the warm-up step divided
+by their training time, validation excluded. Prints one machine-readable line:
 
-    images_per_s=… batch=32 params=8051502 tf=2.21.0 …
+    images_per_s=… batch=32 params=8051502 tf=2.21.0 … losses=0.5123,0.2210,0.2125
 
 This file also holds the harness that turtle_tf.py uses.
 """
 
 import argparse
+import csv
 import os
 import time
 
@@ -30,8 +33,11 @@ PARAMS = 8_051_502
 COMMON = (0, 1, 10, 14)
 
 
-def parse_args(description):
+def parse_args(description, data=False):
     p = argparse.ArgumentParser(description=description)
+    if data:
+        p.add_argument("--data", help="Kaggle-format training.csv to train on instead of "
+                       "synthetic images (e.g. from `gpubench data synth`)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--images", type=int, default=256,
@@ -61,7 +67,8 @@ def benchmark(workload, model, loss, x, y, args, params):
     """Trains `model` on (x, y) and prints gpubench's steady-state images/s."""
     counted = model.count_params()
     assert counted == params, f"{workload}: {counted} parameters, expected {params}"
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss=loss)
+    adam = keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-5)
+    model.compile(optimizer=adam, loss=loss)
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     ds = ds.shuffle(len(x), seed=args.seed).batch(args.batch_size, drop_remainder=True)
@@ -86,7 +93,8 @@ def benchmark(workload, model, loss, x, y, args, params):
           f"tf={tf.__version__} keras={keras.__version__} workload={workload} "
           f"train_images={len(x)} epochs={args.epochs} threads={threads} "
           f"warmup_s={warmup_s:.3f} train_s={train_s:.3f} "
-          f"final_loss={history.history['loss'][-1]:.4f}", flush=True)
+          f"final_loss={history.history['loss'][-1]:.4f} "
+          f"losses={','.join(f'{v:.4f}' for v in history.history['loss'])}", flush=True)
 
 
 def masked_mse(y_true, y_pred):
@@ -96,20 +104,28 @@ def masked_mse(y_true, y_pred):
     return tf.reduce_sum(mask * tf.square(y_pred - y)) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
+def burn_init(fan_in):
+    """burn's default for Conv2d and Linear, weights and biases alike: uniform in
+    ±1/√fan_in (Kaiming-uniform with gain 1/√3), where Keras would use Glorot and zero biases."""
+    bound = fan_in ** -0.5
+    init = keras.initializers.RandomUniform(-bound, bound)
+    return {"kernel_initializer": init, "bias_initializer": init}
+
+
 def net2():
     """conv32@3 → pool2 → conv64@2 → pool2 → conv128@2 → pool2 → fc500 → fc500 → 30."""
     return keras.Sequential([
         keras.Input((SIDE, SIDE, 1)),
-        layers.Conv2D(32, 3, activation="relu"),
+        layers.Conv2D(32, 3, activation="relu", **burn_init(1 * 3 * 3)),
         layers.MaxPooling2D(2),
-        layers.Conv2D(64, 2, activation="relu"),
+        layers.Conv2D(64, 2, activation="relu", **burn_init(32 * 2 * 2)),
         layers.MaxPooling2D(2),
-        layers.Conv2D(128, 2, activation="relu"),
+        layers.Conv2D(128, 2, activation="relu", **burn_init(64 * 2 * 2)),
         layers.MaxPooling2D(2),
         layers.Flatten(),
-        layers.Dense(500, activation="relu"),
-        layers.Dense(500, activation="relu"),
-        layers.Dense(2 * POINTS),
+        layers.Dense(500, activation="relu", **burn_init(128 * 11 * 11)),
+        layers.Dense(500, activation="relu", **burn_init(500)),
+        layers.Dense(2 * POINTS, **burn_init(500)),
     ])
 
 
@@ -127,9 +143,26 @@ def synthetic(n, seed):
     return x, np.concatenate([y, mask], axis=1)
 
 
+def kaggle(path, batch, seed):
+    """The training images of a Kaggle-format training.csv as gpubench reads it: pixels / 255,
+    coordinates as (c − 48) / 48, a mask of the present ones; a seeded 20 % held out."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    targets = np.array([[float(v) if v else np.nan for v in r[:2 * POINTS]] for r in rows],
+                       dtype=np.float32)
+    x = np.array([np.array(r[2 * POINTS].split(), dtype=np.float32) for r in rows]) / 255.0
+    keep = np.random.default_rng(seed).permutation(len(rows))[:train_images(len(rows), batch)]
+    mask = (~np.isnan(targets)).astype(np.float32)
+    y = np.nan_to_num((targets - 48.0) / 48.0)
+    return x[keep].reshape(-1, SIDE, SIDE, 1), np.concatenate([y, mask], axis=1)[keep]
+
+
 def main():
-    args = parse_args("Keras reference for gpubench's keypoints workload (Nouri's net2).")
-    x, y = synthetic(train_images(args.images, args.batch_size), args.seed)
+    args = parse_args("Keras reference for gpubench's keypoints workload (Nouri's net2).", True)
+    if args.data:
+        x, y = kaggle(args.data, args.batch_size, args.seed)
+    else:
+        x, y = synthetic(train_images(args.images, args.batch_size), args.seed)
     benchmark("keypoints", net2(), masked_mse, x, y, args, PARAMS)
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The seed's turtle-face CNN in TensorFlow/Keras: the reference for gpubench's `turtle` workload.
 
-Same model (10,622 parameters), loss (sparse categorical cross-entropy on logits), optimizer
-(Adam, lr 1e-3), batch size and training images as `gpubench run --workload turtle
---synthetic N`, timed as keypoints_tf.py describes. Prints one machine-readable line:
+Same model (10,622 parameters, weights drawn as burn draws them), loss (sparse categorical
+cross-entropy on logits), optimizer (Adam, lr 1e-3, ε 1e-5), batch size and training images as
+`gpubench run --workload turtle --synthetic N`, timed as keypoints_tf.py describes. Prints one
+machine-readable line:
 
     images_per_s=… batch=32 params=10622 tf=2.21.0 …
 """
@@ -15,7 +16,8 @@ import numpy as np
 # Run as a script, this directory is on sys.path; the harness is shared with keypoints.
 # No __pycache__ is written next to the sources.
 sys.dont_write_bytecode = True
-from keypoints_tf import benchmark, keras, layers, parse_args, train_images  # noqa: E402
+from keypoints_tf import (  # noqa: E402
+    benchmark, burn_init, keras, layers, parse_args, train_images)
 
 SIDE = 198
 PARAMS = 10_622
@@ -25,13 +27,13 @@ def seed_cnn():
     """conv30@3 → maxpool10 → conv30@3 → maxpool10 → flatten → dense50 → dense2 (logits)."""
     return keras.Sequential([
         keras.Input((SIDE, SIDE, 3)),
-        layers.Conv2D(30, 3, activation="relu"),
+        layers.Conv2D(30, 3, activation="relu", **burn_init(3 * 3 * 3)),
         layers.MaxPooling2D(10),  # strides by its size: 196 → 19, then 17 → 1
-        layers.Conv2D(30, 3, activation="relu"),
+        layers.Conv2D(30, 3, activation="relu", **burn_init(30 * 3 * 3)),
         layers.MaxPooling2D(10),
         layers.Flatten(),
-        layers.Dense(50, activation="relu"),
-        layers.Dense(2),
+        layers.Dense(50, activation="relu", **burn_init(30)),
+        layers.Dense(2, **burn_init(50)),
     ])
 
 
