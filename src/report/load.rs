@@ -367,8 +367,8 @@ mod tests {
     #[test]
     fn bad_files_are_refused_with_file_and_line() {
         refused(
-            &row(4, 60, &[]),
-            ":2: schema_version 4 was written by a newer gpubench",
+            &row(5, 61, &[]),
+            ":2: schema_version 5 was written by a newer gpubench",
         );
         refused(&row(0, 60, &[]), ":2: schema_version \"0\"");
         refused(
