@@ -5,9 +5,10 @@
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
-use burn::tensor::{TensorData, TensorMetadata};
+use burn::tensor::TensorMetadata;
 use rayon::prelude::*;
 
+use super::layers::{floats, tensor};
 use crate::backend::ops::{AdamArgs, AdamStep};
 
 /// Parameters per rayon task: large enough to amortise the task, small enough to share out.
@@ -20,14 +21,14 @@ impl AdamStep for Flex {
         moments: Option<(FlexTensor, FlexTensor)>,
         a: AdamArgs,
     ) -> [FlexTensor; 3] {
-        let shape = param.shape();
+        let shape = param.shape().to_vec();
         let mut p = into_vec(param);
         let (mut m, mut v) = match moments {
             Some((m, v)) => (into_vec(m), into_vec(v)),
             None => (vec![0.0; p.len()], vec![0.0; p.len()]),
         };
         let grad = grad.to_contiguous();
-        let g = grad.as_slice::<f32>().expect("the nets train in f32");
+        let g = floats(&grad);
         assert!(g.len() == p.len() && m.len() == p.len() && v.len() == p.len());
         let (b1, b2) = (a.beta_1, a.beta_2);
         let (step, eps) = a.step_size_and_epsilon();
@@ -40,7 +41,7 @@ impl AdamStep for Flex {
                 *p -= step * *m / (v.sqrt() + eps);
             }
         });
-        [p, m, v].map(|values| FlexTensor::from_data(TensorData::new(values, shape.clone())))
+        [p, m, v].map(|values| tensor(values, shape.clone()))
     }
 }
 

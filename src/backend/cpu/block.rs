@@ -96,7 +96,8 @@ pub(super) fn forward(
     pool: usize,
 ) -> (FlexTensor, Vec<u32>, Dims) {
     let [batch, c_in, h, w] = x.shape().dims();
-    let [c_out, _, k, _] = weight.shape().dims();
+    let [c_out, _, k, kw] = weight.shape().dims();
+    assert_eq!(k, kw, "the block's kernels take square kernels");
     let dims = Dims {
         batch,
         c_in,
