@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gpubench::kernels::{Kernel, wgpu::Bench};
+use gpubench::peak::{Kernel, wgpu::Bench};
 
 fn kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("wgpu");

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gpubench::workload::data::{kaggle, synth};
+use gpubench::workload::keypoints::kaggle;
+use gpubench::workload::synth;
 
 fn load(c: &mut Criterion) {
     // `cargo test --all-targets` runs each bench once, as a check: a small file will do there.

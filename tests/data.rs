@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use common::{gpubench, runs, text};
 use gpubench::record::RunRow;
-use gpubench::workload::data::kaggle::{COLUMNS, PIXELS, TARGETS};
+use gpubench::workload::keypoints::kaggle::{COLUMNS, PIXELS, TARGETS};
 
 /// `data synth --rows ROWS` into a new temporary directory: training.csv, turtle-crops/ with
 /// ROWS/2 images per class, turtle-raw/ with ROWS/2 images.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use gpubench::kernels::{Devices, Kernel, Plan, Row, Status, cuda, wgpu};
+use gpubench::peak::{Devices, Kernel, Plan, ProbeStatus, Row, cuda, wgpu};
 
 /// Small sizes that still cover several tiles, a partial last workgroup of the copy
 /// (65537 vec4s) and the warm-up/repeat path.
@@ -45,7 +45,7 @@ fn assert_all_ok(rows: &[Row]) {
     for r in rows {
         assert_eq!(
             r.status,
-            Status::Ok,
+            ProbeStatus::Ok,
             "{} {} {} {}: {}",
             r.api,
             r.device,
@@ -61,7 +61,7 @@ fn assert_all_ok(rows: &[Row]) {
 #[test]
 fn wgsl_kernels_match_the_cpu_reference() {
     let rows = wgpu::measure(Devices::All, Some(&small_plan()));
-    if let Some(r) = rows.iter().find(|r| r.status == Status::Unavailable) {
+    if let Some(r) = rows.iter().find(|r| r.status == ProbeStatus::Unavailable) {
         panic!(
             "no usable wgpu adapter ({}); without a GPU, scripts/test.sh installs Mesa's \
              software Vulkan (mesa-vulkan-drivers libvulkan1)",
@@ -188,7 +188,7 @@ fn cuda_kernels_run_or_say_why_not() {
             println!("CUDA launch skipped: {reason}");
             assert!(
                 rows.iter()
-                    .all(|r| r.status == Status::Unavailable && r.reason == reason),
+                    .all(|r| r.status == ProbeStatus::Unavailable && r.reason == reason),
                 "{rows:?}"
             );
         }

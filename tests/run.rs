@@ -152,3 +152,57 @@ fn catalog_instance_prices_the_run() {
         Some(3.06 / 3600.0 * cpu.epoch_s_median.unwrap())
     );
 }
+
+#[test]
+fn ctrl_c_keeps_the_run_in_progress_as_an_interrupted_row_and_starts_no_other() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpubench"))
+        .args(["run", "--instance", "local", "--backend", "cpu,wgpu"])
+        .args([
+            "--workload",
+            "keypoints",
+            "--synthetic",
+            "2000",
+            "--epochs",
+            "50",
+        ])
+        .arg("--out")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The handler is in place once the run has said where it writes.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains(" -> ") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{said}");
+        said += &line;
+    }
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{said}{rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    let rows = runs(dir.path());
+    assert_eq!(rows.len(), 1, "the wgpu run must not start: {rows:?}");
+    let r = &rows[0];
+    assert_eq!((r.backend.as_str(), r.status), ("cpu", Status::Interrupted));
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .starts_with("interrupted by Ctrl-C"),
+        "{:?}",
+        r.error
+    );
+    // What was measured before the signal is kept; nothing after it is invented.
+    assert!(r.device_init_s.is_some());
+    assert_eq!(r.eval_s, None);
+}

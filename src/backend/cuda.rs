@@ -1,14 +1,13 @@
 //! burn's CUDA backend (cubecl-cuda over cudarc). burn panics in a runtime thread when libcuda
 //! is missing, so the probe checks the libraries with cudarc's non-panicking calls first.
 
-use anyhow::Result;
 use burn::backend::cuda::CudaDevice;
 use burn::backend::{Autodiff, Cuda as BurnCuda};
 use cudarc::driver::{CudaContext, sys};
 
-use super::{AdamStep, ComputeBackend, DeviceInfo, LayerOps, run_on};
-use crate::kernels::{self, Devices};
-use crate::train::{Job, Outcome};
+use super::{ComputeBackend, DeviceInfo, TrainOn};
+use crate::ops::{AdamStep, LayerOps};
+use crate::peak::{self, Devices};
 
 pub struct Cuda;
 
@@ -59,13 +58,17 @@ impl ComputeBackend for Cuda {
         })
     }
 
-    fn train(&self, job: &Job) -> Result<Outcome> {
-        run_on::<Autodiff<BurnCuda>>(&CudaDevice::new(0), job)
-    }
-
     fn measure_peak(&self) -> Option<f64> {
-        let rows = kernels::cuda::measure(Devices::Default, None);
-        kernels::peak_gemm_tflops(&rows, "cuda")
+        let rows = peak::cuda::measure(Devices::Default, None);
+        peak::peak_gemm_tflops(&rows, "cuda")
+    }
+}
+
+impl TrainOn for Cuda {
+    type Burn = Autodiff<BurnCuda>;
+
+    fn device(&self) -> CudaDevice {
+        CudaDevice::new(0)
     }
 }
 

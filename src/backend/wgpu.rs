@@ -1,13 +1,12 @@
 //! burn's wgpu backend: Vulkan on Linux and Windows, Metal on macOS (what cubecl's automatic
 //! graphics API picks), including software Vulkan such as Mesa's lavapipe.
 
-use anyhow::Result;
 use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, Wgpu as BurnWgpu};
 
-use super::{AdamStep, ComputeBackend, DeviceInfo, LayerOps, run_on};
-use crate::kernels::{self, Devices};
-use crate::train::{Job, Outcome};
+use super::{ComputeBackend, DeviceInfo, TrainOn};
+use crate::ops::{AdamStep, LayerOps};
+use crate::peak::{self, Devices};
 
 pub struct Wgpu;
 
@@ -65,13 +64,17 @@ impl ComputeBackend for Wgpu {
         })
     }
 
-    fn train(&self, job: &Job) -> Result<Outcome> {
-        run_on::<Autodiff<BurnWgpu>>(&WgpuDevice::DefaultDevice, job)
-    }
-
     fn measure_peak(&self) -> Option<f64> {
-        let rows = kernels::wgpu::measure(Devices::Default, None);
-        kernels::peak_gemm_tflops(&rows, "wgpu")
+        let rows = peak::wgpu::measure(Devices::Default, None);
+        peak::peak_gemm_tflops(&rows, "wgpu")
+    }
+}
+
+impl TrainOn for Wgpu {
+    type Burn = Autodiff<BurnWgpu>;
+
+    fn device(&self) -> WgpuDevice {
+        WgpuDevice::DefaultDevice
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::workload::data::synth;
+use crate::workload::synth;
 
 pub fn synth(out: &mut impl Write, dir: &Path, rows: usize, seed: u64) -> Result<()> {
     let summary = synth::write(dir, rows, seed)?;

@@ -1,8 +1,10 @@
 //! The command line: `run`, `report`, `data synth`, `probe`, `instances`, `price`.
 
 mod data;
+mod data_args;
 mod list;
 mod probe;
+mod rows;
 mod run;
 
 use std::path::PathBuf;
@@ -11,8 +13,8 @@ use anyhow::Result;
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 
-use crate::workload::ModelKind;
-use crate::workload::data::kaggle::Missing;
+use crate::workload::{Missing, ModelKind};
+use data_args::DataArgs;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -127,19 +129,14 @@ pub struct RunArgs {
     /// workloads not given real data.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(2..))]
     pub synthetic: u32,
-    /// Kaggle facial-keypoints training.csv to train keypoints on.
-    #[arg(long, value_name = "CSV")]
-    pub data_keypoints: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Rows with missing keypoints: masked out of the loss, dropped, or forward-filled.
     #[arg(long, value_enum, default_value = "mask")]
     pub missing: Missing,
     /// Mirror a random half of each keypoints training batch (Nouri's net3).
     #[arg(long)]
     pub flip: bool,
-    /// Turtle images: the seed's crops (face/, noface/) or the raw Kaggle layout (images/ with
-    /// labels/*.txt or labels.csv), from which crops are cut.
-    #[arg(long, value_name = "DIR")]
-    pub data_turtle: Option<PathBuf>,
     /// Skip images that cannot be decoded (counted in n_skipped) instead of failing.
     #[arg(long)]
     pub skip_bad: bool,
@@ -160,7 +157,7 @@ pub struct RunArgs {
 /// Parses the command line and runs the command.
 pub fn main() -> Result<()> {
     let cli = Cli::parse();
-    crate::backend::report_panics_once();
+    crate::error::report_panics_once();
     let out = &mut std::io::stdout().lock();
     match cli.command {
         Command::Run(args) => run::run(&args, out),

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use crate::backend;
 use crate::instance::gpus;
 use crate::instance::host::Host;
-use crate::kernels;
+use crate::peak;
 
 pub fn probe(out: &mut impl Write, dir: Option<&Path>) -> Result<()> {
     let host = Host::read();
@@ -41,20 +41,20 @@ pub fn probe(out: &mut impl Write, dir: Option<&Path>) -> Result<()> {
         }
     }
     eprintln!("measuring GEMM and copy on every device (each result checked against the CPU)...");
-    let rows = kernels::measure_all();
-    writeln!(out, "\n{}", kernels::render(&rows).trim_end())?;
+    let rows = peak::measure_all();
+    writeln!(out, "\n{}", peak::render(&rows).trim_end())?;
     spec_peaks(out, &rows)?;
     if let Some(dir) = dir {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join("probe.csv");
-        kernels::write_csv(&rows, &path)?;
+        peak::write_csv(&rows, &path)?;
         writeln!(out, "wrote {}", path.display())?;
     }
     Ok(())
 }
 
 /// The catalog's FP32 peak next to each GPU's best measured GEMM, where the catalog knows it.
-fn spec_peaks(out: &mut impl Write, rows: &[kernels::Row]) -> Result<()> {
+fn spec_peaks(out: &mut impl Write, rows: &[peak::Row]) -> Result<()> {
     let catalog = gpus::all()?;
     let mut devices: Vec<&str> = rows.iter().map(|r| r.device.as_str()).collect();
     devices.dedup();

@@ -10,18 +10,20 @@ use clap::ValueEnum;
 use rand::Rng;
 
 use super::RunArgs;
+use super::rows::{Context, Key, epoch_rows, run_row};
 use crate::backend;
-use crate::error::input;
+use crate::error::{Interrupted, input};
 use crate::instance;
 use crate::instance::host::Host;
-use crate::record::{self, Context, EPOCHS_FILE, EpochRow, Key, RUNS_FILE, RunRow, Status};
-use crate::train::{self, Job, Outcome};
-use crate::workload::{self, DataSource, ModelKind, Workload, WorkloadVisitor};
+use crate::record::{self, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, Status};
+use crate::train::{self, Job, Outcome, dispatch, interrupt};
+use crate::workload::{self, DataSource, ModelKind, ReadOptions, Workload, WorkloadVisitor};
 
 /// Subdirectory of --out for the pictures runs draw.
 const PICTURES: &str = "pictures";
 
 pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
+    interrupt::install().context("installing the Ctrl-C handler")?;
     // Everything that can be wrong with the input is checked before the first row is written.
     let (instance, instance_source) = instance::resolve(&args.instance)?;
     let price = instance.price(args.price, args.spot)?;
@@ -68,7 +70,7 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     let disk_cache_warm = backend::kernel_cache_warm();
     let mut compiled = HashSet::new();
     let mut rows = Vec::new();
-    for name in &backends {
+    'runs: for name in &backends {
         let be = backend::find(name).expect("validated by clap");
         let probe = backend::probe(be);
         let peak = match &probe {
@@ -93,7 +95,8 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                     };
                     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
                     let fits = probe.as_ref().map_err(|why| reason(why, name, &ctx));
-                    let mut outcome = match fits.and_then(|d| d.check_fits(&info, b as usize)) {
+                    let mut outcome = match fits.and_then(|d| dispatch::fits(d, &info, b as usize))
+                    {
                         Err(why) => Outcome::empty(&info, Status::Unavailable, Some(why)),
                         Ok(()) => {
                             let stem = format!("{}-{w}-{name}-b{b}-r{repeat}", ctx.run_id);
@@ -108,7 +111,7 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                                 draw_to: Some(args.out.join(PICTURES).join(stem)),
                                 label: format!("{w}/{name} b{b} #{repeat}"),
                             };
-                            backend::train(be, &job).unwrap_or_else(|e| {
+                            dispatch::run(be, &job).unwrap_or_else(|e| {
                                 Outcome::empty(&info, Status::Failed, Some(format!("{e:#}")))
                             })
                         }
@@ -130,18 +133,24 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                         p.strip_prefix(&args.out)
                             .map_or(p.clone(), Path::to_path_buf)
                     });
-                    let row = RunRow::new(&ctx, key, started_at, probe.as_ref().ok(), &outcome);
+                    let row = run_row(&ctx, key, started_at, probe.as_ref().ok(), &outcome);
                     record::append(&runs_csv, &row)?;
-                    for e in EpochRow::all(&ctx, key, &outcome) {
+                    for e in epoch_rows(&ctx, key, &outcome) {
                         record::append(&epochs_csv, &e)?;
                     }
                     report_line(&row);
                     rows.push(row);
+                    if interrupt::requested() {
+                        break 'runs;
+                    }
                 }
             }
         }
     }
     record::print_summary(out, &rows)?;
+    if interrupt::requested() {
+        return Err(Interrupted.into());
+    }
     Ok(())
 }
 
@@ -169,37 +178,37 @@ fn plan(args: &RunArgs) -> Result<Vec<(&'static str, DataSource)>> {
     } else {
         all.clone()
     };
-    let given = [
-        (
-            "keypoints",
-            "--data-keypoints",
-            args.data_keypoints.is_some(),
-        ),
-        ("keypoints", "--flip", args.flip),
-        ("turtle", "--data-turtle", args.data_turtle.is_some()),
-    ];
-    if let Some((w, flag, _)) = given
-        .iter()
-        .find(|(w, _, on)| *on && !chosen.iter().any(|(c, _)| c == w))
-    {
+    // An option for a workload the run does not train is a mistake, not something to ignore.
+    let trains = |w: &str| chosen.iter().any(|(c, _)| *c == w);
+    if let Some((w, flag, _)) = args.data.0.iter().find(|(w, _, _)| !trains(w)) {
         return input(format!(
-            "{flag} is for the {w} workload, which this run does not train"
+            "--{flag} is for the {w} workload, which this run does not train"
+        ));
+    }
+    let flips: Vec<&str> = workload::all_info()
+        .iter()
+        .filter(|i| i.flips)
+        .map(|i| i.name)
+        .collect();
+    if args.flip && !flips.iter().any(|w| trains(w)) {
+        return input(format!(
+            "--flip is for the {} workload, which this run does not train",
+            flips.join(", ")
         ));
     }
     Ok(chosen)
 }
 
 fn source(workload: &str, args: &RunArgs) -> DataSource {
-    match (workload, &args.data_keypoints, &args.data_turtle) {
-        ("keypoints", Some(path), _) => DataSource::Kaggle {
+    match args.data.0.iter().find(|(w, _, _)| *w == workload) {
+        Some((_, _, path)) => DataSource::Files {
             path: path.clone(),
-            missing: args.missing,
+            options: ReadOptions {
+                missing: args.missing,
+                skip_bad: args.skip_bad,
+            },
         },
-        ("turtle", _, Some(dir)) => DataSource::Turtle {
-            dir: dir.clone(),
-            skip_bad: args.skip_bad,
-        },
-        _ => DataSource::Synthetic {
+        None => DataSource::Synthetic {
             n: args.synthetic as usize,
         },
     }

@@ -1,11 +1,11 @@
 //! The CSV contract between `run` and `report`: `runs.csv` (one row per run) and `epochs.csv`
 //! (one row per epoch). Rows are appended whole, one write each; a value not measured is empty.
+//! This module is the contract alone: it knows no backend, workload or training type, so the
+//! writer (`run`) and the reader (`report`) share it without depending on each other.
 
-mod row;
 mod schema;
 mod summary;
 
-pub use row::{BURN_VERSION, Context, Key, steady_epoch_median};
 pub use schema::{EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, Status};
 pub use summary::print_summary;
 

@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::backends::Backends;
+use super::group::Epochs;
+pub use super::group::{Group, Measure, Point};
 use super::load::Loaded;
 use super::stats::{Stat, pareto, ranks};
-use crate::record::{EpochRow, RunRow, Status};
-
-/// How one measure is read from a row.
-pub type Measure = fn(&RunRow) -> Option<f64>;
+use crate::record::{RunRow, Status};
 
 /// The phases of a run in the order they happen.
 pub const PHASES: [(&str, Measure); 6] = [
@@ -71,142 +71,8 @@ pub struct Workload {
     pub groups: Vec<Group>,
     /// Every run, finished or not, in group order then by repeat.
     pub runs: Vec<RunRow>,
-    pub backends: Vec<Backends>,
-}
-
-/// One configuration: instance × backend × batch size, over its repeats. Statistics are of
-/// the runs with status ok only.
-#[derive(Debug, Default)]
-pub struct Group {
-    pub instance: String,
-    pub backend: String,
-    pub batch_size: usize,
-    /// Whether the backend ran on a GPU (wgpu on a software rasteriser does not).
-    pub on_gpu: bool,
-    /// The configuration's place among all of the report's: its colour in every chart.
-    pub colour: usize,
-    /// How many runs ended in each status.
-    pub statuses: Vec<(Status, usize)>,
-    pub init_s: Option<Stat>,
-    pub warmup_s: Option<Stat>,
-    pub epoch_s: Option<Stat>,
-    pub images_per_s: Option<Stat>,
-    pub price_usd_per_hour: Option<Stat>,
-    pub cost_per_epoch_usd: Option<Stat>,
-    pub cost_usd: Option<Stat>,
-    pub mfu: Option<Stat>,
-    pub mfu_measured: Option<Stat>,
-    pub metric: Option<Stat>,
-    /// 1 = fastest epoch / cheapest epoch; ties share a rank.
-    pub time_rank: Option<usize>,
-    pub cost_rank: Option<usize>,
-    /// No other configuration has an epoch both as fast or faster and as cheap or cheaper
-    /// (and is better in one of the two).
-    pub pareto: bool,
-    /// Per epoch, the median over repeats of training loss and validation metric.
-    pub curve: Vec<Point>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    pub epoch: usize,
-    pub train_loss: Option<f64>,
-    pub val_metric: Option<f64>,
-}
-
-/// Backends side by side on one instance and batch size. Speed is median images/s; a ratio
-/// above 1 means the numerator is faster.
-#[derive(Debug, PartialEq)]
-pub struct Backends {
-    pub instance: String,
-    pub batch_size: usize,
-    pub cuda: Option<f64>,
-    pub wgpu: Option<f64>,
-    pub cpu: Option<f64>,
-    pub wgpu_over_cuda: Option<f64>,
-    /// The fastest backend that ran on a GPU over the cpu backend.
-    pub gpu_over_cpu: Option<f64>,
-}
-
-impl Group {
-    /// How the configuration is named in tables and charts.
-    pub fn label(&self) -> String {
-        format!(
-            "{} · {} · bs{}",
-            self.instance, self.backend, self.batch_size
-        )
-    }
-
-    pub fn ok(&self) -> usize {
-        self.statuses
-            .iter()
-            .filter(|(s, _)| *s == Status::Ok)
-            .map(|(_, n)| n)
-            .sum()
-    }
-
-    fn new(runs: &[&RunRow], epochs: &Epochs) -> Self {
-        let first = runs[0];
-        let ok: Vec<&RunRow> = runs
-            .iter()
-            .copied()
-            .filter(|r| r.status == Status::Ok)
-            .collect();
-        let stat = |f: Measure| Stat::of(ok.iter().filter_map(|r| f(r)));
-        let mut statuses: Vec<(Status, usize)> = Vec::new();
-        for r in runs {
-            match statuses.iter_mut().find(|(s, _)| *s == r.status) {
-                Some((_, n)) => *n += 1,
-                None => statuses.push((r.status, 1)),
-            }
-        }
-        Self {
-            instance: first.instance.clone(),
-            backend: first.backend.clone(),
-            batch_size: first.batch_size,
-            on_gpu: runs
-                .iter()
-                .any(|r| r.device_kind.as_deref().is_some_and(|k| k.ends_with("gpu"))),
-            statuses,
-            init_s: stat(|r| r.init_s),
-            warmup_s: stat(|r| r.warmup_s),
-            epoch_s: stat(|r| r.epoch_s_median),
-            images_per_s: stat(|r| r.images_per_s),
-            price_usd_per_hour: stat(|r| r.price_usd_per_hour),
-            cost_per_epoch_usd: stat(|r| r.cost_per_epoch_usd),
-            cost_usd: stat(|r| r.cost_usd),
-            mfu: stat(|r| r.mfu),
-            mfu_measured: stat(|r| r.mfu_measured),
-            metric: stat(|r| r.val_metric),
-            curve: curve(ok.iter().filter_map(|r| epochs.get(&key(r)))),
-            ..Self::default()
-        }
-    }
-}
-
-/// What joins an epoch row to its run: (run_id, workload, backend, batch_size, repeat).
-type RunKey<'a> = (&'a str, &'a str, &'a str, usize, usize);
-
-type Epochs<'a> = HashMap<RunKey<'a>, Vec<&'a EpochRow>>;
-
-fn key(r: &RunRow) -> RunKey<'_> {
-    (&r.run_id, &r.workload, &r.backend, r.batch_size, r.repeat)
-}
-
-/// The per-epoch median over the given runs' epochs.
-fn curve<'a>(runs: impl Iterator<Item = &'a Vec<&'a EpochRow>>) -> Vec<Point> {
-    let mut by_epoch: BTreeMap<usize, Vec<&EpochRow>> = BTreeMap::new();
-    for e in runs.flatten() {
-        by_epoch.entry(e.epoch).or_default().push(e);
-    }
-    by_epoch
-        .into_iter()
-        .map(|(epoch, es)| Point {
-            epoch,
-            train_loss: Stat::of(es.iter().map(|e| e.train_loss)).map(|s| s.median),
-            val_metric: Stat::of(es.iter().filter_map(|e| e.val_metric)).map(|s| s.median),
-        })
-        .collect()
+    /// Backends side by side per instance and batch size.
+    pub backends: Backends,
 }
 
 impl Workload {
@@ -256,43 +122,11 @@ impl Workload {
             workload: first.workload.clone(),
             model: first.model.clone(),
             metric_name: runs.iter().find_map(|r| r.val_metric_name.clone()),
-            backends: backends(&groups),
+            backends: Backends::new(&groups),
             groups,
             runs,
         }
     }
-}
-
-/// One row per instance and batch size.
-fn backends(groups: &[Group]) -> Vec<Backends> {
-    let mut by: BTreeMap<(&str, usize), Vec<&Group>> = BTreeMap::new();
-    for g in groups {
-        by.entry((&g.instance, g.batch_size)).or_default().push(g);
-    }
-    by.into_iter()
-        .map(|((instance, batch_size), gs)| {
-            let speed = |g: &Group| g.images_per_s.map(|s| s.median);
-            let of = |b: &str| gs.iter().find(|g| g.backend == b).and_then(|g| speed(g));
-            let gpu = gs
-                .iter()
-                .filter(|g| g.on_gpu)
-                .filter_map(|g| speed(g))
-                .max_by(f64::total_cmp);
-            let (cuda, wgpu, cpu) = (of("cuda"), of("wgpu"), of("cpu"));
-            let ratio = |a: Option<f64>, b: Option<f64>| {
-                a.zip(b).filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b)
-            };
-            Backends {
-                instance: instance.to_string(),
-                batch_size,
-                cuda,
-                wgpu,
-                cpu,
-                wgpu_over_cuda: ratio(wgpu, cuda),
-                gpu_over_cpu: ratio(gpu, cpu),
-            }
-        })
-        .collect()
 }
 
 fn instance(name: &str, runs: &[&RunRow]) -> Instance {
@@ -398,6 +232,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::EpochRow;
 
     fn run(instance: &str, backend: &str, repeat: usize, epoch_s: f64, price: f64) -> RunRow {
         let ips = 100.0 / epoch_s;
@@ -504,14 +339,18 @@ mod tests {
                 (Some(4), Some(4), false),
             ]
         );
-        // Median img/s: cuda (100 + 25)/2, wgpu 20, cpu 5.
-        let a = &w.backends[0];
+        // Median img/s: cuda (100 + 25)/2, wgpu 20, cpu 5; backends by name, GPUs first.
+        let b = &w.backends;
+        assert_eq!(b.names, ["cuda", "wgpu", "cpu"]);
+        assert_eq!(b.ratios, [("wgpu".to_string(), "cuda".to_string())]);
+        let a = &b.rows[0];
         assert_eq!(a.instance, "a");
-        assert_eq!(a.wgpu_over_cuda, Some(20.0 / 62.5));
+        assert_eq!(a.speeds, [Some(62.5), Some(20.0), Some(5.0)]);
+        assert_eq!(a.ratios, [Some(20.0 / 62.5)]);
         assert_eq!(a.gpu_over_cpu, Some(12.5));
         assert_eq!(
-            (w.backends[1].cpu, w.backends[1].gpu_over_cpu),
-            (Some(10.0), None)
+            (&b.rows[1].speeds, b.rows[1].gpu_over_cpu),
+            (&vec![None, None, Some(10.0)], None)
         );
     }
 }

@@ -4,10 +4,11 @@
 //! refused input or a crash never leaves a half-written report.
 
 mod aggregate;
+mod backends;
 mod charts;
-mod html;
+mod format;
+mod group;
 mod load;
-mod markdown;
 mod stats;
 mod tables;
 
@@ -32,13 +33,27 @@ trait Exporter {
     fn render(&self, report: &Report) -> Result<String>;
 }
 
+/// `file: Type` declares the format's module (its file in this folder) and registers `Type`.
+macro_rules! exporters {
+    ($($file:ident: $exporter:ident),+ $(,)?) => {
+        $(mod $file;)+
+
+        /// Every format the report is written in.
+        const EXPORTERS: &[&dyn Exporter] = &[$(&$file::$exporter),+];
+    };
+}
+
+exporters! {
+    markdown: Markdown,
+    html: Html,
+}
+
 /// Reads `opts.inputs`, writes the report files into `opts.out`, and tells `out` what it read
 /// and wrote.
 pub fn run(opts: &Options, out: &mut impl Write) -> Result<()> {
     let loaded = load::load(&opts.inputs)?;
     let report = Report::new(&loaded);
-    let exporters: [&dyn Exporter; 2] = [&markdown::Markdown, &html::Html];
-    let rendered = exporters
+    let rendered = EXPORTERS
         .iter()
         .map(|e| Ok((e.file_name(), e.render(&report)?)))
         .collect::<Result<Vec<_>>>()?;

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::record::Record;
 use burn::tensor::TensorPrimitive;
 
-use crate::backend::{AdamArgs, AdamStep};
+use crate::ops::{AdamArgs, AdamStep};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Adam;

@@ -1,52 +1,64 @@
-//! The CNN workloads. Each lives in its own file behind [`Workload`]; registering one is a line
-//! in the `registry!` call at the bottom.
+//! The CNN workloads. Each lives in its own folder behind [`Workload`], with its model, loss,
+//! metric, its real-data reader, augmentation and pictures; registering one is a line in the
+//! `registry!` call at the bottom. Workloads build their nets from [`crate::ops`] and know
+//! nothing of the training loop or of backends.
 
-pub mod data;
-mod keypoints;
+mod canvas;
+mod data;
+pub mod synth;
 mod synthetic;
-mod turtle;
-mod turtle_hog;
 
-pub use data::Dataset;
+pub use data::{Dataset, UNIT};
 pub use keypoints::Keypoints;
+pub use keypoints::kaggle::Missing;
 pub(crate) use synthetic::rng;
-pub use turtle::Turtle;
-pub use turtle_hog::TurtleHog;
+pub use turtle::{Turtle, TurtleHog};
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use burn::module::Module;
+use burn::module::{AutodiffModule, Module};
 use burn::prelude::{Backend, Tensor};
 use rand::rngs::StdRng;
 
-use crate::backend::{LayerOps, TrainBackend};
-use crate::train::{Job, Outcome};
+use crate::error::input;
+use crate::ops::{LayerOps, TrainBackend};
 
 /// Where a run's images come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataSource {
     /// `n` generated images of the real shapes, deterministic by seed.
     Synthetic { n: usize },
-    /// Kaggle's facial-keypoints `training.csv`.
-    Kaggle {
-        path: PathBuf,
-        missing: data::kaggle::Missing,
-    },
-    /// A turtle directory: the seed's crops or the raw images with YOLO labels.
-    Turtle { dir: PathBuf, skip_bad: bool },
+    /// Files in the workload's real format (`--data-<workload>`), read by [`Workload::read`].
+    Files { path: PathBuf, options: ReadOptions },
+}
+
+/// How readers treat what they find in real data files.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadOptions {
+    /// Rows with missing keypoints (`--missing`).
+    pub missing: Missing,
+    /// Skip images that cannot be decoded instead of failing (`--skip-bad`).
+    pub skip_bad: bool,
 }
 
 impl DataSource {
-    /// Reads (or generates) the images and hands them to the workload's [`Workload::prepare`].
+    /// Reads (or generates) the images the workload trains on.
     pub fn load<W: Workload>(&self, w: &W, seed: u64) -> Result<Dataset> {
-        let raw = match self {
-            DataSource::Synthetic { n } => return Ok(w.synthetic(*n, seed)),
-            DataSource::Kaggle { path, missing } => data::kaggle::load(path, *missing)?,
-            DataSource::Turtle { dir, skip_bad } => data::turtle::load(dir, seed, *skip_bad)?,
-        };
-        w.prepare(raw)
+        match self {
+            DataSource::Synthetic { n } => Ok(w.synthetic(*n, seed)),
+            DataSource::Files { path, options } => w.read(path, options, seed),
+        }
     }
+}
+
+/// The command-line option that hands a workload its real data (`--data-<workload>`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataFlag {
+    /// The option without dashes, e.g. `data-keypoints`.
+    pub long: &'static str,
+    pub value_name: &'static str,
+    pub help: &'static str,
 }
 
 /// Which model a workload trains: its CNN, or the seed's HOG-feature MLP baseline.
@@ -75,6 +87,8 @@ pub struct Info {
     pub metric_name: &'static str,
     pub flops_per_image: u64,
     pub largest_activation: u64,
+    pub data_flag: Option<DataFlag>,
+    pub flips: bool,
 }
 
 impl Info {
@@ -85,6 +99,8 @@ impl Info {
             metric_name: w.metric_name(),
             flops_per_image: w.flops_per_image(),
             largest_activation: w.largest_activation(),
+            data_flag: w.data_flag(),
+            flips: w.flips(),
         }
     }
 }
@@ -152,9 +168,22 @@ pub trait Workload: Copy + Send + Sync + 'static {
     fn metric(&self, sums: &EvalSums) -> f64;
     /// A deterministic dataset of the real shapes with a signal the model can learn.
     fn synthetic(&self, n: usize, seed: u64) -> Dataset;
-    /// Turns images read from disk into this model's inputs (e.g. HOG features).
-    fn prepare(&self, data: Dataset) -> Result<Dataset> {
-        Ok(data)
+    /// The option that names this workload's real data; `None` for a workload without a reader.
+    fn data_flag(&self) -> Option<DataFlag> {
+        None
+    }
+    /// Reads real data from `path` (what [`Workload::data_flag`] was given) into this model's
+    /// inputs; bad input is an exit-code-2 error naming the file and line or image.
+    fn read(&self, path: &Path, _options: &ReadOptions, _seed: u64) -> Result<Dataset> {
+        input(format!(
+            "{}: {} reads no data files",
+            path.display(),
+            self.name()
+        ))
+    }
+    /// Whether [`Workload::augment`] mirrors images when the run asks for it (`--flip`).
+    fn flips(&self) -> bool {
+        false
     }
     /// Augments one training batch on the host when the run asks for it (`--flip`); the
     /// default leaves it as is.
@@ -164,9 +193,9 @@ pub trait Workload: Copy + Send + Sync + 'static {
     fn draw(&self, _path: &Path, _sample: &Sample) -> Result<Option<PathBuf>> {
         Ok(None)
     }
-    /// Trains on backend `B`: `crate::train::train::<B, Self>(self, device, job)`. Each workload
-    /// spells this out because only the concrete model type proves it is an autodiff module.
-    fn run<B: TrainBackend>(self, device: &B::Device, job: &Job) -> Outcome;
+    /// Hands this workload to `f` on the autodiff backend `B`: `f.run(self)`. Each workload
+    /// spells this out because only its concrete model type proves it is an autodiff module.
+    fn on<B: TrainBackend, F: OnBackend<B>>(self, f: F) -> F::Output;
 
     /// Training FLOPs per image: forward + backward ≈ 3 × forward, forward = 2 × MACs.
     /// Pooling, activations and the optimizer are left out (they are a few percent at most).
@@ -175,22 +204,35 @@ pub trait Workload: Copy + Send + Sync + 'static {
     }
 }
 
+/// Something done with a workload on an autodiff backend `B` that needs the model to be an
+/// autodiff module whose inference form is the same model on the inner backend (training).
+pub trait OnBackend<B: TrainBackend> {
+    type Output;
+    fn run<W: Workload>(self, workload: W) -> Self::Output
+    where
+        W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>;
+}
+
 /// Something done with a workload whose type is known only at run time.
 pub trait WorkloadVisitor {
     type Output;
     fn visit<W: Workload>(self, workload: W) -> Self::Output;
 }
 
+/// `module { "name" Model => Type, ... }` declares the workload's module (its folder or file
+/// here) and registers each (workload, model) pair it defines.
 macro_rules! registry {
-    ($($name:literal $model:ident => $ty:expr),+ $(,)?) => {
+    ($($module:ident { $($name:literal $model:ident => $ty:ident),+ $(,)? }),+ $(,)?) => {
+        $(pub mod $module;)+
+
         /// Every (workload, model) pair, in the order runs use them.
-        pub const ALL: &[(&str, ModelKind)] = &[$(($name, ModelKind::$model)),+];
+        pub const ALL: &[(&str, ModelKind)] = &[$($(($name, ModelKind::$model)),+),+];
 
         /// Calls `v` with the workload `name` training `model`, or returns `None` when there is
         /// no such pair.
         pub fn visit<V: WorkloadVisitor>(name: &str, model: ModelKind, v: V) -> Option<V::Output> {
             match (name, model) {
-                $(($name, ModelKind::$model) => Some(v.visit($ty)),)+
+                $($(($name, ModelKind::$model) => Some(v.visit($module::$ty)),)+)+
                 _ => None,
             }
         }
@@ -198,9 +240,8 @@ macro_rules! registry {
 }
 
 registry! {
-    "keypoints" Cnn => Keypoints,
-    "turtle" Cnn => Turtle,
-    "turtle" MlpHog => TurtleHog,
+    keypoints { "keypoints" Cnn => Keypoints },
+    turtle { "turtle" Cnn => Turtle, "turtle" MlpHog => TurtleHog },
 }
 
 /// Workload names, each once, in the order runs use them.
@@ -208,6 +249,13 @@ pub fn names() -> Vec<&'static str> {
     let mut names: Vec<&str> = ALL.iter().map(|(n, _)| *n).collect();
     names.dedup();
     names
+}
+
+/// The [`Info`] of every registered (workload, model) pair.
+pub fn all_info() -> Vec<Info> {
+    ALL.iter()
+        .filter_map(|(name, model)| info(name, *model))
+        .collect()
 }
 
 /// The workloads that have `model`.

@@ -1,11 +1,19 @@
-//! Shared pieces of the synthetic data generators: a seeded RNG and soft blobs drawn on planes.
+//! Shared pieces of the synthetic data generators: seeded RNGs and soft blobs drawn on planes.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 /// A generator for one workload's data; `salt` keeps two workloads with one seed apart.
 pub fn rng(seed: u64, salt: u64) -> StdRng {
-    StdRng::seed_from_u64(seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    item_rng(seed, salt, 0)
+}
+
+/// An independent generator for item `i` of stream `salt`, so items can be made in parallel.
+pub fn item_rng(seed: u64, salt: u64, i: usize) -> StdRng {
+    let i = i as u64;
+    StdRng::seed_from_u64(
+        seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0xD1B5_4A32_D192_ED03),
+    )
 }
 
 /// Adds a Gaussian blob of height `amp` and width `sigma` at (`cx`, `cy`) to a `side × side`

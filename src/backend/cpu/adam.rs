@@ -8,8 +8,8 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::TensorMetadata;
 use rayon::prelude::*;
 
-use super::layers::{floats, tensor};
-use crate::backend::ops::{AdamArgs, AdamStep};
+use super::flex::{floats, tensor};
+use crate::ops::{AdamArgs, AdamStep};
 
 /// Parameters per rayon task: large enough to amortise the task, small enough to share out.
 const CHUNK: usize = 1 << 16;
@@ -57,7 +57,7 @@ mod tests {
     use burn::tensor::TensorPrimitive;
 
     use super::*;
-    use crate::backend::ops::adam_with_ops;
+    use crate::ops::adam_with_ops;
 
     fn flex(values: &[f32]) -> FlexTensor {
         Tensor::<Flex, 1>::from_floats(values, &FlexDevice)

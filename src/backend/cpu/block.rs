@@ -1,4 +1,4 @@
-//! The conv → ReLU → max-pool block on burn's Flex with gpubench's own kernels (`kernels.rs`),
+//! The conv → ReLU → max-pool block on burn's Flex with gpubench's own kernels (`conv.rs`),
 //! and under autodiff with their backward pass registered as the block's gradient, so that burn
 //! derives the rest of the net and Adam updates every parameter as before.
 
@@ -13,8 +13,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::TensorMetadata;
 use burn::tensor::ops::FloatTensor;
 
-use super::kernels::{self, Dims};
-use super::layers::{floats, tensor};
+use super::conv::{self, Dims};
+use super::flex::{floats, tensor};
 
 type B = Autodiff<Flex>;
 
@@ -73,7 +73,7 @@ impl Backward<Flex, 3> for BlockBackward {
         } = ops.state;
         let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
         let need_dx = x_node.is_some();
-        let g = kernels::backward(&d, floats(&x), floats(&weight), &arg, floats(&dy), need_dx);
+        let g = conv::backward(&d, floats(&x), floats(&weight), &arg, floats(&dy), need_dx);
         let shaped = [
             (x_node, g.dx, vec![d.batch, d.c_in, d.h, d.w]),
             (w_node, Some(g.dw), vec![d.c_out, d.c_in, d.k, d.k]),
@@ -112,7 +112,7 @@ pub(super) fn forward(
         weight.to_contiguous(),
         bias.to_contiguous(),
     );
-    let (y, arg) = kernels::forward(&dims, floats(&x), floats(&weight), floats(&bias));
+    let (y, arg) = conv::forward(&dims, floats(&x), floats(&weight), floats(&bias));
     let (hp, wp) = dims.out_hw();
     (tensor(y, vec![batch, c_out, hp, wp]), arg, dims)
 }
@@ -126,7 +126,7 @@ mod tests {
     use burn::tensor::{Distribution, TensorPrimitive, activation::relu};
 
     use super::*;
-    use crate::backend::LayerOps;
+    use crate::ops::LayerOps;
 
     fn block(x: Tensor<B, 4>, w: Tensor<B, 4>, b: Tensor<B, 1>, pool: usize) -> Tensor<B, 4> {
         let p = |t: TensorPrimitive<B>| t.tensor();

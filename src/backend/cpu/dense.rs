@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::gemm::Layout::{Cols, Rows};
 use super::gemm::matmul;
-use super::layers::{floats, tensor};
+use super::flex::{floats, tensor};
 
 /// The layer under autodiff: [`forward`], with [`DenseBackward`] registered.
 pub(super) fn tracked(
@@ -136,7 +136,7 @@ mod tests {
     use burn::prelude::*;
     use burn::tensor::{Distribution, TensorPrimitive};
 
-    use crate::backend::LayerOps;
+    use crate::ops::LayerOps;
 
     type B = burn::backend::Autodiff<burn::backend::Flex>;
 

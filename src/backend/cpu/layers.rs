@@ -3,11 +3,10 @@
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::TensorData;
 use burn::tensor::ops::FloatTensor;
 
 use super::{block, dense};
-use crate::backend::LayerOps;
+use crate::ops::LayerOps;
 
 impl LayerOps for Flex {
     fn conv_relu_pool(
@@ -41,14 +40,4 @@ impl LayerOps for Autodiff<Flex> {
     ) -> FloatTensor<Self> {
         dense::tracked(x, weight, bias)
     }
-}
-
-/// The values of a contiguous f32 tensor (call `to_contiguous` first).
-pub(super) fn floats(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("the nets train in f32, and a contiguous tensor is one slice")
-}
-
-pub(super) fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }

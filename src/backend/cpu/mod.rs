@@ -4,18 +4,17 @@
 
 mod adam;
 mod block;
+mod conv;
 mod dense;
+mod flex;
 mod gemm;
-mod kernels;
 mod layers;
 
-use anyhow::Result;
 use burn::backend::flex::FlexDevice;
 use burn::backend::{Autodiff, Flex};
 
-use super::{ComputeBackend, DeviceInfo, run_on};
+use super::{ComputeBackend, DeviceInfo, TrainOn};
 use crate::instance::host::Host;
-use crate::train::{Job, Outcome};
 
 pub struct Cpu;
 
@@ -34,14 +33,21 @@ impl ComputeBackend for Cpu {
         })
     }
 
-    fn train(&self, job: &Job) -> Result<Outcome> {
-        keep_freed_memory();
-        run_on::<Autodiff<Flex>>(&FlexDevice, job)
-    }
-
     /// Flex runs precompiled Rust kernels.
     fn compiles_kernels(&self) -> bool {
         false
+    }
+}
+
+impl TrainOn for Cpu {
+    type Burn = Autodiff<Flex>;
+
+    fn device(&self) -> FlexDevice {
+        FlexDevice
+    }
+
+    fn before_training(&self) {
+        keep_freed_memory();
     }
 }
 

@@ -1,5 +1,8 @@
 //! Sea-turtle face / no-face: 198×198 RGB crops, the seed project's small CNN.
 
+use std::path::Path;
+
+use anyhow::Result;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig, Relu};
@@ -7,13 +10,18 @@ use burn::prelude::*;
 use rand::Rng;
 
 use super::synthetic::{add_blob, rng};
-use crate::backend::ops::{conv_relu_pool, dense};
-use crate::backend::{LayerOps, TrainBackend};
-use crate::train::{Job, Outcome, train};
+use super::{DataFlag, Dataset, EvalSums, OnBackend, ReadOptions, Workload, conv_macs};
+use crate::ops::{LayerOps, TrainBackend, conv_relu_pool, dense};
 
-use super::{Dataset, EvalSums, Workload, conv_macs};
+mod hog;
+pub mod images;
+mod mlp_hog;
+pub(super) mod synth;
 
-const SIDE: usize = 198;
+pub use mlp_hog::TurtleHog;
+
+/// Side of the square crops both models train on.
+pub const SIDE: usize = 198;
 const PLANE: usize = SIDE * SIDE;
 /// Side of both max-pools, which stride by their size as Keras' `MaxPooling2D(10)` does.
 const POOL: usize = 10;
@@ -34,8 +42,8 @@ pub struct TurtleCnn<B: Backend> {
 impl Workload for Turtle {
     type Model<B: Backend> = TurtleCnn<B>;
 
-    fn run<B: TrainBackend>(self, device: &B::Device, job: &Job) -> Outcome {
-        train::<B, Self>(self, device, job)
+    fn on<B: TrainBackend, F: OnBackend<B>>(self, f: F) -> F::Output {
+        f.run(self)
     }
 
     fn name(&self) -> &'static str {
@@ -111,6 +119,19 @@ impl Workload for Turtle {
 
     fn metric(&self, s: &EvalSums) -> f64 {
         s.metric_sum / s.metric_count
+    }
+
+    fn data_flag(&self) -> Option<DataFlag> {
+        Some(DataFlag {
+            long: "data-turtle",
+            value_name: "DIR",
+            help: "Turtle images: the seed's crops (face/, noface/) or the raw Kaggle layout \
+                   (images/ with labels/*.txt or labels.csv), from which crops are cut",
+        })
+    }
+
+    fn read(&self, path: &Path, options: &ReadOptions, seed: u64) -> Result<Dataset> {
+        images::load(path, seed, options.skip_bad)
     }
 
     /// Mottled sand-and-water backgrounds; "face" images add a warm brown head with dark scutes.

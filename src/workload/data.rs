@@ -1,11 +1,5 @@
-//! Host-side datasets: what a workload trains on, and the readers of the real formats. Nothing
-//! here touches burn, so loaders can be tested and benchmarked on their own.
-
-pub mod hog;
-pub mod kaggle;
-pub mod overlay;
-pub mod synth;
-pub mod turtle;
+//! Host-side datasets: what a workload trains on, whatever format it was read from. Nothing
+//! here touches burn, so readers can be tested and benchmarked on their own.
 
 use std::fmt::Display;
 use std::path::Path;
@@ -25,7 +19,7 @@ pub static UNIT: [f32; 256] = {
 };
 
 /// The exit-code-2 error for a file or directory that cannot be opened or listed.
-fn unreadable(path: &Path, e: impl Display) -> anyhow::Error {
+pub(super) fn unreadable(path: &Path, e: impl Display) -> anyhow::Error {
     InputError(format!("{}: cannot read: {e}", path.display())).into()
 }
 

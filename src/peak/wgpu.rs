@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ::wgpu::util::DeviceExt;
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::{DeviceInfo, Devices, Job, Kernel, Plan, Row, Runner, Timed, guarded};
+use super::{Adapter, Devices, Kernel, Launch, Plan, Row, Runner, Timed, guarded};
 
 const GEMM: &str = include_str!("../../kernels/gemm.wgsl");
 const COPY: &str = include_str!("../../kernels/copy.wgsl");
@@ -63,11 +63,11 @@ fn adapters(devices: Devices) -> Vec<::wgpu::Adapter> {
 pub struct Bench {
     runner: WgpuRunner,
     prepared: Prepared,
-    job: Job,
+    job: Launch,
 }
 
 impl Bench {
-    /// `size` as in [`Job::new`]; `None` takes the largest size of the adapter's plan.
+    /// `size` as in [`Launch::new`]; `None` takes the largest size of the adapter's plan.
     pub fn new(kernel: Kernel, size: Option<u64>) -> Result<Self> {
         let adapter = adapters(Devices::Default)
             .pop()
@@ -78,7 +78,7 @@ impl Bench {
             Kernel::Gemm => plan.gemm_n.last().map(|&n| u64::from(n)),
             Kernel::Copy => plan.copy_bytes.last().copied(),
         };
-        let job = Job::new(
+        let job = Launch::new(
             kernel,
             size.or(largest).context("no size fits this adapter")?,
         )?;
@@ -101,7 +101,7 @@ impl Bench {
         self.runner.info.timing
     }
 
-    pub fn job(&self) -> &Job {
+    pub fn job(&self) -> &Launch {
         &self.job
     }
 
@@ -124,7 +124,7 @@ pub fn device_type(t: ::wgpu::DeviceType) -> &'static str {
 }
 
 struct WgpuRunner {
-    info: DeviceInfo,
+    info: Adapter,
     device: ::wgpu::Device,
     queue: ::wgpu::Queue,
     timestamps: bool,
@@ -161,7 +161,7 @@ impl WgpuRunner {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(e.to_string());
         }));
-        let info = DeviceInfo {
+        let info = Adapter {
             api: "wgpu",
             name: a.name.clone(),
             device_type: device_type(a.device_type).into(),
@@ -304,7 +304,7 @@ impl Prepared {
 }
 
 impl WgpuRunner {
-    fn prepare(&mut self, job: &Job) -> Result<Prepared> {
+    fn prepare(&mut self, job: &Launch) -> Result<Prepared> {
         let pipeline = self.pipeline(job.kernel)?;
         let inputs: Vec<::wgpu::Buffer> = job.inputs.iter().map(|d| self.upload(d)).collect();
         let output = self.device.create_buffer(&::wgpu::BufferDescriptor {
@@ -429,11 +429,11 @@ impl WgpuRunner {
 }
 
 impl Runner for WgpuRunner {
-    fn info(&self) -> &DeviceInfo {
+    fn info(&self) -> &Adapter {
         &self.info
     }
 
-    fn run(&mut self, job: &Job, warmup: usize, repeats: usize) -> Result<Timed> {
+    fn run(&mut self, job: &Launch, warmup: usize, repeats: usize) -> Result<Timed> {
         let prepared = self.prepare(job)?;
         let seconds = self.time(&prepared, warmup, repeats)?;
         Ok(Timed {

@@ -1,10 +1,11 @@
-//! Rows of `runs.csv` and `epochs.csv`, and the numbers derived from what a run measured.
+//! Rows of `runs.csv` and `epochs.csv` built from what a run measured, and the numbers derived
+//! from it: the writer's side of the contract in `record`.
 
-use super::{EpochRow, RunRow, SCHEMA_VERSION};
 use crate::backend::DeviceInfo;
 use crate::instance::gpus::Gpu;
 use crate::instance::host::Host;
 use crate::instance::{Instance, Price};
+use crate::record::{EpochRow, RunRow, SCHEMA_VERSION};
 use crate::train::Outcome;
 
 /// burn is pinned to exactly this version in Cargo.toml.
@@ -38,121 +39,119 @@ pub struct Key<'a> {
     pub peak_measured_tflops: Option<f64>,
 }
 
-impl RunRow {
-    pub fn new(
-        ctx: &Context,
-        key: Key,
-        started_at: String,
-        device: Option<&DeviceInfo>,
-        o: &Outcome,
-    ) -> Self {
-        let p = &o.phases;
-        let epoch_s_median = steady_epoch_median(o);
-        let images_per_s = match (o.steady_images, p.train_s) {
-            (n, Some(t)) if n > 0 && t > 0.0 => Some(n as f64 / t),
-            _ => None,
-        };
-        let usd_per_s = ctx.price.as_ref().map(|p| p.usd_per_hour / 3600.0);
-        let achieved_tflops = images_per_s.map(|ips| ips * o.flops_per_image as f64 / 1e12);
-        let peak = ctx.gpu.as_ref().and_then(|g| g.fp32_tflops);
-        // Utilization against the instance's GPU only means something for a run on a GPU.
-        let on_gpu = device.is_some_and(|d| d.kind.ends_with("gpu"));
-        Self {
-            schema_version: SCHEMA_VERSION,
-            run_id: ctx.run_id.clone(),
-            started_at,
-            status: o.status,
-            error: o.error.clone(),
-            instance: ctx.instance.name.clone(),
-            instance_source: ctx.instance_source.clone(),
-            provider: Some(ctx.instance.provider.clone()),
-            region: ctx.instance.region.clone(),
-            price_usd_per_hour: ctx.price.as_ref().map(|p| p.usd_per_hour),
-            price_kind: ctx.price.as_ref().map(|p| p.kind.to_string()),
-            price_date: ctx.price.as_ref().and_then(|p| p.date.clone()),
-            backend: key.backend.to_string(),
-            device_name: device.map(|d| d.name.clone()),
-            device_kind: device.map(|d| d.kind.clone()),
-            driver: device.and_then(|d| d.driver.clone()),
-            workload: o.workload.to_string(),
-            model: o.model.to_string(),
-            params: o.params,
-            flops_per_image: Some(o.flops_per_image),
-            dataset: o.dataset.map(str::to_string),
-            dataset_sha256: o.dataset_sha256.clone(),
-            n_train: o.n_train,
-            n_val: o.n_val,
-            batch_size: key.batch_size,
-            epochs: ctx.epochs,
-            repeat: key.repeat,
-            seed: ctx.seed,
-            device_init_s: p.device_init_s,
-            data_load_s: p.data_load_s,
-            model_init_s: p.model_init_s,
-            warmup_s: p.warmup_s,
-            train_s: p.train_s,
-            eval_s: p.eval_s,
-            init_s: p.init_s(),
-            total_s: o.total_s,
-            epoch_s_median,
-            images_per_s,
-            achieved_tflops,
-            mfu: achieved_tflops
-                .zip(peak)
-                .filter(|_| on_gpu)
-                .map(|(a, p)| a / p),
-            final_train_loss: o.epochs.last().map(|e| e.train_loss),
-            val_loss: o.val_loss,
-            val_metric_name: Some(o.val_metric_name.to_string()),
-            val_metric: o.val_metric,
-            cost_usd: usd_per_s.zip(o.total_s).map(|(r, t)| r * t),
-            cost_per_epoch_usd: usd_per_s.zip(epoch_s_median).map(|(r, t)| r * t),
-            gpubench_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_sha: option_env!("GPUBENCH_GIT_SHA")
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-            burn_version: BURN_VERSION.to_string(),
-            os: ctx.host.os.clone(),
-            cpu_model: Some(ctx.host.cpu_model.clone()),
-            cpu_cores: Some(ctx.host.cpu_cores),
-            mem_gib: Some((ctx.host.mem_gib * 100.0).round() / 100.0),
-            instance_gpu: ctx.gpu.as_ref().map(|g| g.name.clone()),
-            gpu_peak_fp32_tflops: peak,
-            peak_measured_tflops: key.peak_measured_tflops,
-            // Measured on the device that trained, so it holds for software Vulkan too.
-            mfu_measured: achieved_tflops
-                .zip(key.peak_measured_tflops)
-                .map(|(a, p)| a / p),
-            n_skipped: o.skipped,
-            compile_cache: key.compile_cache.map(str::to_string),
-            artifact: o.artifact.as_ref().map(|p| p.display().to_string()),
-            input_wait_s: o.input_wait_s,
-        }
+/// The `runs.csv` row of one run.
+pub fn run_row(
+    ctx: &Context,
+    key: Key,
+    started_at: String,
+    device: Option<&DeviceInfo>,
+    o: &Outcome,
+) -> RunRow {
+    let p = &o.phases;
+    let epoch_s_median = steady_epoch_median(o);
+    let images_per_s = match (o.steady_images, p.train_s) {
+        (n, Some(t)) if n > 0 && t > 0.0 => Some(n as f64 / t),
+        _ => None,
+    };
+    let usd_per_s = ctx.price.as_ref().map(|p| p.usd_per_hour / 3600.0);
+    let achieved_tflops = images_per_s.map(|ips| ips * o.flops_per_image as f64 / 1e12);
+    let peak = ctx.gpu.as_ref().and_then(|g| g.fp32_tflops);
+    // Utilization against the instance's GPU only means something for a run on a GPU.
+    let on_gpu = device.is_some_and(|d| d.kind.ends_with("gpu"));
+    RunRow {
+        schema_version: SCHEMA_VERSION,
+        run_id: ctx.run_id.clone(),
+        started_at,
+        status: o.status,
+        error: o.error.clone(),
+        instance: ctx.instance.name.clone(),
+        instance_source: ctx.instance_source.clone(),
+        provider: Some(ctx.instance.provider.clone()),
+        region: ctx.instance.region.clone(),
+        price_usd_per_hour: ctx.price.as_ref().map(|p| p.usd_per_hour),
+        price_kind: ctx.price.as_ref().map(|p| p.kind.to_string()),
+        price_date: ctx.price.as_ref().and_then(|p| p.date.clone()),
+        backend: key.backend.to_string(),
+        device_name: device.map(|d| d.name.clone()),
+        device_kind: device.map(|d| d.kind.clone()),
+        driver: device.and_then(|d| d.driver.clone()),
+        workload: o.workload.to_string(),
+        model: o.model.to_string(),
+        params: o.params,
+        flops_per_image: Some(o.flops_per_image),
+        dataset: o.dataset.map(str::to_string),
+        dataset_sha256: o.dataset_sha256.clone(),
+        n_train: o.n_train,
+        n_val: o.n_val,
+        batch_size: key.batch_size,
+        epochs: ctx.epochs,
+        repeat: key.repeat,
+        seed: ctx.seed,
+        device_init_s: p.device_init_s,
+        data_load_s: p.data_load_s,
+        model_init_s: p.model_init_s,
+        warmup_s: p.warmup_s,
+        train_s: p.train_s,
+        eval_s: p.eval_s,
+        init_s: p.init_s(),
+        total_s: o.total_s,
+        epoch_s_median,
+        images_per_s,
+        achieved_tflops,
+        mfu: achieved_tflops
+            .zip(peak)
+            .filter(|_| on_gpu)
+            .map(|(a, p)| a / p),
+        final_train_loss: o.epochs.last().map(|e| e.train_loss),
+        val_loss: o.val_loss,
+        val_metric_name: Some(o.val_metric_name.to_string()),
+        val_metric: o.val_metric,
+        cost_usd: usd_per_s.zip(o.total_s).map(|(r, t)| r * t),
+        cost_per_epoch_usd: usd_per_s.zip(epoch_s_median).map(|(r, t)| r * t),
+        gpubench_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_sha: option_env!("GPUBENCH_GIT_SHA")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        burn_version: BURN_VERSION.to_string(),
+        os: ctx.host.os.clone(),
+        cpu_model: Some(ctx.host.cpu_model.clone()),
+        cpu_cores: Some(ctx.host.cpu_cores),
+        mem_gib: Some((ctx.host.mem_gib * 100.0).round() / 100.0),
+        instance_gpu: ctx.gpu.as_ref().map(|g| g.name.clone()),
+        gpu_peak_fp32_tflops: peak,
+        peak_measured_tflops: key.peak_measured_tflops,
+        // Measured on the device that trained, so it holds for software Vulkan too.
+        mfu_measured: achieved_tflops
+            .zip(key.peak_measured_tflops)
+            .map(|(a, p)| a / p),
+        n_skipped: o.skipped,
+        compile_cache: key.compile_cache.map(str::to_string),
+        artifact: o.artifact.as_ref().map(|p| p.display().to_string()),
+        input_wait_s: o.input_wait_s,
     }
 }
 
-impl EpochRow {
-    pub fn all(ctx: &Context, key: Key, o: &Outcome) -> Vec<Self> {
-        o.epochs
-            .iter()
-            .map(|e| Self {
-                run_id: ctx.run_id.clone(),
-                workload: o.workload.to_string(),
-                backend: key.backend.to_string(),
-                batch_size: key.batch_size,
-                repeat: key.repeat,
-                epoch: e.epoch,
-                seconds: e.seconds,
-                train_loss: e.train_loss,
-                val_metric: e.val_metric,
-            })
-            .collect()
-    }
+/// The `epochs.csv` rows of one run.
+pub fn epoch_rows(ctx: &Context, key: Key, o: &Outcome) -> Vec<EpochRow> {
+    o.epochs
+        .iter()
+        .map(|e| EpochRow {
+            run_id: ctx.run_id.clone(),
+            workload: o.workload.to_string(),
+            backend: key.backend.to_string(),
+            batch_size: key.batch_size,
+            repeat: key.repeat,
+            epoch: e.epoch,
+            seconds: e.seconds,
+            train_loss: e.train_loss,
+            val_metric: e.val_metric,
+        })
+        .collect()
 }
 
 /// Median training time of the steady epochs (all but the first, which holds the warm-up
 /// step). Empty with fewer than two epochs: a steady epoch was never measured.
-pub fn steady_epoch_median(o: &Outcome) -> Option<f64> {
+fn steady_epoch_median(o: &Outcome) -> Option<f64> {
     let mut s: Vec<f64> = o.epochs.iter().skip(1).map(|e| e.seconds).collect();
     if s.is_empty() {
         return None;
@@ -234,7 +233,7 @@ mod tests {
             compile_cache: Some("cold"),
             peak_measured_tflops: Some(20.0),
         };
-        let r = RunRow::new(
+        let r = run_row(
             &context("g5.xlarge"),
             key,
             "t".into(),
@@ -271,7 +270,7 @@ mod tests {
         let mut o = outcome();
         o.epochs.truncate(1);
         o.steady_images = 0;
-        let r = RunRow::new(
+        let r = run_row(
             &context("g5.xlarge"),
             key,
             "t".into(),
@@ -288,7 +287,7 @@ mod tests {
             ),
             (None, None, None, None, None)
         );
-        let r = RunRow::new(&context("local"), key, "t".into(), None, &outcome());
+        let r = run_row(&context("local"), key, "t".into(), None, &outcome());
         assert_eq!((r.cost_usd, r.mfu, r.instance_gpu), (None, None, None));
     }
 }

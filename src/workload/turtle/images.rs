@@ -22,10 +22,10 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::{Dataset, UNIT, unreadable};
+use super::SIDE;
 use crate::error::{InputError, input};
+use crate::workload::data::{Dataset, UNIT, unreadable};
 
-pub const SIDE: usize = 198;
 const EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 /// No-face squares smaller than this are not worth scaling up to 198.
 const MIN_NOFACE: u32 = 16;
@@ -420,7 +420,7 @@ fn to_dataset(
 
 #[cfg(test)]
 mod tests {
-    use super::super::synth;
+    use crate::workload::synth;
     use super::*;
     use std::fs;
 

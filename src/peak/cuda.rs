@@ -14,7 +14,7 @@ use cudarc::driver::{
 };
 use cudarc::nvrtc::{Ptx, result, sys as nv};
 
-use super::{DeviceInfo, Devices, Job, Kernel, Plan, Row, Runner, Timed, guarded};
+use super::{Adapter, Devices, Kernel, Launch, Plan, Row, Runner, Timed, guarded};
 
 /// The CUDA source of `kernel`; its entry point is named [`Kernel::name`].
 pub fn source(kernel: Kernel) -> &'static str {
@@ -148,7 +148,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 struct CudaRunner {
-    info: DeviceInfo,
+    info: Adapter,
     cc: String,
     stream: Arc<CudaStream>,
     functions: HashMap<Kernel, CudaFunction>,
@@ -192,7 +192,7 @@ impl CudaRunner {
         let integrated = attr(Attr::CU_DEVICE_ATTRIBUTE_INTEGRATED) == Some(1);
         // Inputs and output of one kernel must fit in free memory with room to spare.
         let (free, _) = ctx.mem_get_info()?;
-        let info = DeviceInfo {
+        let info = Adapter {
             api: "cuda",
             name: ctx.name()?,
             device_type: if integrated {
@@ -227,11 +227,11 @@ impl CudaRunner {
 }
 
 impl Runner for CudaRunner {
-    fn info(&self) -> &DeviceInfo {
+    fn info(&self) -> &Adapter {
         &self.info
     }
 
-    fn run(&mut self, job: &Job, warmup: usize, repeats: usize) -> Result<Timed> {
+    fn run(&mut self, job: &Launch, warmup: usize, repeats: usize) -> Result<Timed> {
         let f = self.function(job.kernel)?;
         let stream = &self.stream;
         let inputs: Vec<CudaSlice<f32>> = job
@@ -253,7 +253,7 @@ impl Runner for CudaRunner {
             }
             args.arg(out).arg(&job.param);
             // SAFETY: the arguments are those the kernels declare (inputs, output, unsigned
-            // n) and the grid is the one they index within (`Job::grid`).
+            // n) and the grid is the one they index within (`Launch::grid`).
             unsafe { args.launch(cfg) }?;
             Ok(())
         };

@@ -15,7 +15,7 @@ use anyhow::Result;
 use memchr::{memchr, memchr_iter, memrchr};
 use rayon::prelude::*;
 
-use super::{Dataset, UNIT, unreadable};
+use crate::workload::data::{Dataset, UNIT, unreadable};
 use crate::error::input;
 
 pub const SIDE: usize = 96;

@@ -2,28 +2,30 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Result;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
-
-use anyhow::Result;
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::data::{kaggle, overlay};
 use super::synthetic::{add_blob, rng};
-use crate::backend::ops::{conv_relu_pool, dense};
-use crate::backend::{LayerOps, TrainBackend};
-use crate::train::{Job, Outcome, train};
+use super::{
+    DataFlag, Dataset, EvalSums, OnBackend, ReadOptions, Sample, Workload, conv_macs,
+};
+use crate::ops::{LayerOps, TrainBackend, conv_relu_pool, dense};
+use kaggle::SIDE;
 
-use super::{Dataset, EvalSums, Sample, Workload, conv_macs};
+pub mod kaggle;
+mod overlay;
+pub(super) mod synth;
 
-const SIDE: usize = 96;
-const POINTS: usize = 15;
+const POINTS: usize = kaggle::TARGETS / 2;
 /// Targets are normalised as (pixel − 48) / 48, the Nouri convention.
 const HALF: f32 = 48.0;
 
-/// Mean face in pixels, in Kaggle column order (left/right from the subject's view).
+/// Mean face in pixels, in Kaggle column order (left/right from the subject's view): where
+/// synthetic faces, in memory and in stand-in files, put their points.
 const TEMPLATE: [(f32, f32); POINTS] = [
     (66.0, 37.0),
     (30.0, 37.0),
@@ -41,7 +43,8 @@ const TEMPLATE: [(f32, f32); POINTS] = [
     (48.0, 72.0),
     (48.0, 82.0),
 ];
-/// Points labelled in nearly all 7049 Kaggle rows; the other 11 exist in about 30 % of them.
+/// Points labelled in nearly all 7049 Kaggle rows (eye centres, nose tip, bottom lip); the
+/// other 11 exist in about 30 % of them.
 const COMMON: [usize; 4] = [0, 1, 10, 14];
 
 #[derive(Debug, Clone, Copy)]
@@ -62,8 +65,8 @@ pub struct Net2<B: Backend> {
 impl Workload for Keypoints {
     type Model<B: Backend> = Net2<B>;
 
-    fn run<B: TrainBackend>(self, device: &B::Device, job: &Job) -> Outcome {
-        train::<B, Self>(self, device, job)
+    fn on<B: TrainBackend, F: OnBackend<B>>(self, f: F) -> F::Output {
+        f.run(self)
     }
 
     fn name(&self) -> &'static str {
@@ -143,6 +146,22 @@ impl Workload for Keypoints {
     /// RMSE in pixels over the present keypoints: √MSE on normalised targets × 48.
     fn metric(&self, s: &EvalSums) -> f64 {
         (s.metric_sum / s.metric_count).sqrt() * f64::from(HALF)
+    }
+
+    fn data_flag(&self) -> Option<DataFlag> {
+        Some(DataFlag {
+            long: "data-keypoints",
+            value_name: "CSV",
+            help: "Kaggle facial-keypoints training.csv to train keypoints on",
+        })
+    }
+
+    fn read(&self, path: &Path, options: &ReadOptions, _seed: u64) -> Result<Dataset> {
+        kaggle::load(path, options.missing)
+    }
+
+    fn flips(&self) -> bool {
+        true
     }
 
     /// Nouri's `FlipBatchIterator`: a random half of the batch mirrored left–right.

@@ -1,16 +1,17 @@
 //! The seed's turtle baseline: HOG features of the gray crop (6084 per image) feeding a small
 //! MLP, trained by burn like the CNN so the two sit side by side in a report.
 
+use std::path::Path;
+
 use anyhow::Result;
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
 use rayon::prelude::*;
 
-use super::data::hog::{self, HOG_LEN};
-use super::{Dataset, EvalSums, Turtle, Workload};
-use crate::backend::ops::dense;
-use crate::backend::{LayerOps, TrainBackend};
-use crate::train::{Job, Outcome, train};
+use super::Turtle;
+use super::hog::{self, HOG_LEN};
+use crate::ops::{LayerOps, TrainBackend, dense};
+use crate::workload::{DataFlag, Dataset, EvalSums, OnBackend, ReadOptions, Workload};
 
 /// Hidden units: sklearn's `MLPClassifier(hidden_layer_sizes=(4,))` of the seed.
 const HIDDEN: usize = 4;
@@ -28,8 +29,8 @@ pub struct HogMlp<B: Backend> {
 impl Workload for TurtleHog {
     type Model<B: Backend> = HogMlp<B>;
 
-    fn run<B: TrainBackend>(self, device: &B::Device, job: &Job) -> Outcome {
-        train::<B, Self>(self, device, job)
+    fn on<B: TrainBackend, F: OnBackend<B>>(self, f: F) -> F::Output {
+        f.run(self)
     }
 
     fn name(&self) -> &'static str {
@@ -84,21 +85,29 @@ impl Workload for TurtleHog {
     }
 
     fn synthetic(&self, n: usize, seed: u64) -> Dataset {
-        self.prepare(Turtle.synthetic(n, seed))
-            .expect("synthetic crops have the turtle shape")
+        features(Turtle.synthetic(n, seed))
     }
 
-    /// HOG of every 198×198 crop, then each feature standardised over the dataset (the seed's
-    /// `StandardScaler`; statistics of the whole set, a small leak the seed had too).
-    fn prepare(&self, d: Dataset) -> Result<Dataset> {
-        let [c, h, w] = Turtle.input_shape();
-        let mut x: Vec<f32> =
-            d.x.par_chunks_exact(c * h * w)
-                .flat_map_iter(|img| hog::features(img, h))
-                .collect();
-        standardize(&mut x, HOG_LEN);
-        Ok(Dataset { x, ..d })
+    /// The turtle crops (the CNN's `--data-turtle`), turned into HOG features.
+    fn data_flag(&self) -> Option<DataFlag> {
+        Turtle.data_flag()
     }
+
+    fn read(&self, path: &Path, options: &ReadOptions, seed: u64) -> Result<Dataset> {
+        Ok(features(Turtle.read(path, options, seed)?))
+    }
+}
+
+/// HOG of every 198×198 crop, then each feature standardised over the dataset (the seed's
+/// `StandardScaler`; statistics of the whole set, a small leak the seed had too).
+fn features(d: Dataset) -> Dataset {
+    let [c, h, w] = Turtle.input_shape();
+    let mut x: Vec<f32> =
+        d.x.par_chunks_exact(c * h * w)
+            .flat_map_iter(|img| hog::features(img, h))
+            .collect();
+    standardize(&mut x, HOG_LEN);
+    Dataset { x, ..d }
 }
 
 /// Scales each of the `width` columns of row-major `x` to mean 0 and standard deviation 1;

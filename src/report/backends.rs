@@ -1,0 +1,88 @@
+//! Backends side by side: median images/s per backend on each instance and batch size, and
+//! speed ratios. Backends are known only by the names in the rows and by where they ran
+//! (`device_kind`), so a backend gpubench adds later gets its column with no change here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::group::Group;
+
+/// The table of one workload. A ratio above 1 means its numerator is faster.
+#[derive(Debug, PartialEq)]
+pub struct Backends {
+    /// Every backend of the workload: those that ran on a GPU first, each group by name.
+    pub names: Vec<String>,
+    /// (numerator, denominator) of each GPU-to-GPU ratio: every other backend that ran on a GPU
+    /// over the first one.
+    pub ratios: Vec<(String, String)>,
+    pub rows: Vec<Row>,
+}
+
+/// One instance and batch size.
+#[derive(Debug, PartialEq)]
+pub struct Row {
+    pub instance: String,
+    pub batch_size: usize,
+    /// Median images/s of each of [`Backends::names`]; `None` where it did not finish.
+    pub speeds: Vec<Option<f64>>,
+    /// One per [`Backends::ratios`].
+    pub ratios: Vec<Option<f64>>,
+    /// The fastest backend that ran on a GPU over the fastest that ran on the CPU.
+    pub gpu_over_cpu: Option<f64>,
+}
+
+impl Backends {
+    pub fn new(groups: &[Group]) -> Self {
+        let on_gpu: BTreeSet<&str> = groups
+            .iter()
+            .filter(|g| g.on_gpu)
+            .map(|g| g.backend.as_str())
+            .collect();
+        let mut names: Vec<&str> = on_gpu.iter().copied().collect();
+        let others: BTreeSet<&str> = groups.iter().map(|g| g.backend.as_str()).collect();
+        names.extend(others.difference(&on_gpu));
+        let ratios: Vec<(&str, &str)> = match on_gpu.first() {
+            Some(first) => on_gpu.iter().skip(1).map(|b| (*b, *first)).collect(),
+            None => Vec::new(),
+        };
+        let mut by: BTreeMap<(&str, usize), Vec<&Group>> = BTreeMap::new();
+        for g in groups {
+            by.entry((&g.instance, g.batch_size)).or_default().push(g);
+        }
+        let rows = by
+            .into_iter()
+            .map(|((instance, batch_size), gs)| {
+                let of = |b: &str| gs.iter().find(|g| g.backend == b).and_then(|g| speed(g));
+                let fastest = |gpu: bool| {
+                    gs.iter()
+                        .filter(|g| g.on_gpu == gpu && (gpu || g.on_cpu))
+                        .filter_map(|g| speed(g))
+                        .max_by(f64::total_cmp)
+                };
+                Row {
+                    instance: instance.to_string(),
+                    batch_size,
+                    speeds: names.iter().map(|b| of(b)).collect(),
+                    ratios: ratios.iter().map(|(a, b)| ratio(of(a), of(b))).collect(),
+                    gpu_over_cpu: ratio(fastest(true), fastest(false)),
+                }
+            })
+            .collect();
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Self {
+            names: owned(&names),
+            ratios: ratios
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            rows,
+        }
+    }
+}
+
+fn speed(g: &Group) -> Option<f64> {
+    g.images_per_s.map(|s| s.median)
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    a.zip(b).filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b)
+}

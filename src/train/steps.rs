@@ -1,0 +1,244 @@
+//! One run: device init, data, model init, the warm-up step, the steady epochs and their
+//! validation, each phase closed by a device sync.
+
+use std::time::Instant;
+
+use anyhow::{Result, anyhow};
+use burn::module::{AutodiffModule, ModuleVisitor, Param};
+use burn::optim::{GradientsParams, Optimizer};
+use burn::prelude::*;
+use rand::seq::SliceRandom;
+
+use super::eval::evaluate;
+use super::input::{prefetch, split};
+use super::interrupt;
+use super::progress::progress;
+use super::{EpochStats, Job, LEARNING_RATE, Outcome, Stopwatch, optimizer};
+use crate::ops::TrainBackend;
+use crate::record::Status;
+use crate::workload::{Info, Workload};
+
+/// Trains `w` on `device` for `job`, timing each phase. Errors during the run become
+/// `status=failed` with whatever was measured before them.
+pub fn train<B, W>(w: W, device: &B::Device, job: &Job) -> Outcome
+where
+    B: TrainBackend,
+    W: Workload,
+    W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
+{
+    let mut out = Outcome::empty(&Info::of(&w), Status::Ok, None);
+    let mut sw = Stopwatch::<B>::start(device);
+    if let Err(e) = run_phases(w, device, job, &mut out, &mut sw) {
+        out.status = Status::Failed;
+        out.error = Some(format!("{e:#}"));
+    }
+    out.total_s = Some(sw.total());
+    out
+}
+
+fn run_phases<B, W>(
+    w: W,
+    device: &B::Device,
+    job: &Job,
+    out: &mut Outcome,
+    sw: &mut Stopwatch<B>,
+) -> Result<()>
+where
+    B: TrainBackend,
+    W: Workload,
+    W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
+{
+    // Device init: the backend starts lazily, so make it run (and read back) one tiny op.
+    read::<B, 1>(Tensor::<B, 1>::ones([2], device).sum())?;
+    out.phases.device_init_s = Some(sw.lap()?);
+    if stopped(out, "after device init") {
+        return Ok(());
+    }
+
+    let data = job.data.load(&w, job.seed)?;
+    let n = data.len(w.target_len());
+    let (train_idx, val_idx) = split(n, job.seed);
+    if train_idx.len() < job.batch_size {
+        anyhow::bail!(
+            "{} training images, fewer than one batch of {}",
+            train_idx.len(),
+            job.batch_size
+        );
+    }
+    out.dataset = Some(data.kind);
+    out.dataset_sha256 = Some(data.sha256_prefix());
+    out.skipped = Some(data.skipped);
+    out.n_train = Some(train_idx.len());
+    out.n_val = Some(val_idx.len());
+    out.phases.data_load_s = Some(sw.lap()?);
+    if stopped(out, "after loading data") {
+        return Ok(());
+    }
+
+    B::seed(device, job.seed);
+    let mut model = w.init::<B>(device);
+    model.visit(&mut Materialize); // burn initialises parameters lazily; do it inside this phase
+    let mut optim = optimizer::<B, W>();
+    out.params = Some(model.num_params());
+    out.phases.model_init_s = Some(sw.lap()?);
+    if stopped(out, "after model init") {
+        return Ok(());
+    }
+
+    let b = job.batch_size;
+    let steps = train_idx.len() / b; // the last partial batch is dropped: shapes never change
+    let bar = progress(job, steps);
+    let (mut train_s, mut eval_s) = (0.0, 0.0);
+    for epoch in 1..=job.epochs {
+        let mut order = train_idx.clone();
+        let mut rng = crate::workload::rng(job.seed, 1000 + epoch as u64);
+        order.shuffle(&mut rng);
+        let mut epoch_s = 0.0;
+        let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
+        let mut done = 0;
+        model = std::thread::scope(|scope| -> Result<_> {
+            let mut model = model;
+            let batches = prefetch(
+                scope,
+                w,
+                &data,
+                &order[..steps * b],
+                b,
+                job.flip.then_some(rng),
+            );
+            while !interrupt::requested() {
+                // Waiting for the next batch and handing it over is the harness's own cost.
+                let asked = Instant::now();
+                let Ok(host) = batches.recv() else { break };
+                let (x, y, mask) = host.upload::<B>(&w, device);
+                let input_s = asked.elapsed().as_secs_f64();
+                let loss;
+                (model, loss) = step(&w, model, &mut optim, x, y, mask);
+                loss_sum = Some(match loss_sum.take() {
+                    Some(sum) => sum + loss,
+                    None => loss,
+                });
+                if out.phases.warmup_s.is_none() {
+                    let s = sw.lap()?;
+                    out.phases.warmup_s = Some(s);
+                    epoch_s += s;
+                    bar.set_message(format!("{} training", job.label));
+                } else {
+                    *out.input_wait_s.get_or_insert(0.0) += input_s;
+                }
+                done += 1;
+                bar.inc(1);
+            }
+            Ok(model)
+        })?;
+        if done < steps {
+            // Stopped by a signal: keep the steady steps this epoch got through.
+            let s = sw.lap()?;
+            let steady = ((epoch - 1) * steps + done).saturating_sub(1);
+            if steady > ((epoch - 1) * steps).saturating_sub(1) {
+                out.phases.train_s = Some(train_s + s);
+                out.steady_images = steady * b;
+            }
+            stopped(
+                out,
+                &format!("in epoch {epoch} after {done} of {steps} steps"),
+            );
+            bar.finish_and_clear();
+            return Ok(());
+        }
+        let train_loss =
+            read::<B::InnerBackend, 1>(loss_sum.expect("at least one step"))? / steps as f64;
+        let s = sw.lap()?;
+        epoch_s += s;
+        train_s += s;
+        out.phases.train_s = Some(train_s);
+        out.steady_images = (epoch * steps - 1) * b;
+        if !train_loss.is_finite() {
+            out.status = Status::Diverged;
+            out.error = Some(format!(
+                "training loss became {train_loss} in epoch {epoch}"
+            ));
+            out.epochs.push(EpochStats {
+                epoch,
+                seconds: epoch_s,
+                train_loss,
+                val_metric: None,
+            });
+            bar.finish_and_clear();
+            return Ok(());
+        }
+
+        let (sums, sample) =
+            evaluate::<B::InnerBackend, W>(&w, &model.valid(), &data, &val_idx, b, device)?;
+        eval_s += sw.lap()?;
+        if epoch == job.epochs
+            && let Some(path) = &job.draw_to
+        {
+            // Drawn after the eval lap: a picture is not part of any timed phase.
+            out.artifact = w.draw(path, &sample)?;
+            sw.lap()?;
+        }
+        out.phases.eval_s = Some(eval_s);
+        out.val_loss = Some(sums.loss_sum / sums.loss_count);
+        out.val_metric = Some(w.metric(&sums));
+        out.epochs.push(EpochStats {
+            epoch,
+            seconds: epoch_s,
+            train_loss,
+            val_metric: out.val_metric,
+        });
+        bar.set_message(format!("{} epoch {epoch}: loss {train_loss:.4}", job.label));
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// One optimizer step on one batch; returns the updated model and the batch loss (detached).
+pub fn step<B, W, O>(
+    w: &W,
+    model: W::Model<B>,
+    optim: &mut O,
+    x: Tensor<B, 4>,
+    y: Tensor<B, 2>,
+    mask: Tensor<B, 2>,
+) -> (W::Model<B>, Tensor<B::InnerBackend, 1>)
+where
+    B: TrainBackend,
+    W: Workload,
+    W::Model<B>: AutodiffModule<B>,
+    O: Optimizer<W::Model<B>, B>,
+{
+    let loss = w.loss(w.forward(&model, x), y, mask);
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optim.step(LEARNING_RATE, model, grads), loss.inner())
+}
+
+/// Marks `out` interrupted when a signal asked the run to stop.
+fn stopped(out: &mut Outcome, when: &str) -> bool {
+    let asked = interrupt::requested();
+    if asked {
+        out.status = Status::Interrupted;
+        out.error = Some(format!("interrupted by Ctrl-C or SIGTERM {when}"));
+    }
+    asked
+}
+
+/// Reads a one-element tensor back to the host (this waits for the device).
+fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<f64> {
+    let data = t
+        .try_into_data()
+        .map_err(|e| anyhow!("reading a value from the device: {e}"))?;
+    let v = data
+        .to_vec::<f32>()
+        .map_err(|e| anyhow!("reading a value from the device: {e:?}"))?;
+    Ok(f64::from(v[0]))
+}
+
+/// Touches every float parameter so lazily initialised weights exist before timing moves on.
+struct Materialize;
+
+impl<B: Backend> ModuleVisitor<B> for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}
