@@ -80,10 +80,25 @@ fn user_data_runs_gpubench_uploads_results_and_logs_then_shuts_down() {
         &sb,
         prefix,
         run_id,
-        &["runs.csv", "epochs.csv", LOG, CLOUD_INIT_LOG, "status.txt"],
+        &[
+            "runs.csv",
+            "epochs.csv",
+            LOG,
+            CLOUD_INIT_LOG,
+            "status.txt",
+            "gpu-smoke.txt",
+        ],
         &run.output,
     );
     let dir = format!("{INSTANCE_TYPE}/{run_id}");
+    // No GPU in the sandbox: the smoke checks say why, and the benchmark ran all the same.
+    let smoke = sb.object(&format!("{prefix}/{dir}/gpu-smoke.txt"));
+    assert!(smoke.starts_with("FAIL cuda probe: "), "{smoke}");
+    assert!(
+        run.output.contains("GPU smoke checks failed"),
+        "{}",
+        run.output
+    );
 
     // runs.csv is gpubench's own, and names the instance the metadata service reported.
     let local = sb.path().join("runs-ok");

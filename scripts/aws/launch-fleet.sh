@@ -44,6 +44,7 @@ die() {
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 USER_DATA_SRC="$SCRIPT_DIR/user-data.sh"
+SMOKE_SRC="$SCRIPT_DIR/../gpu-smoke.sh"
 SSM_AMI_PARAM=/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id
 AWS_CLI="${AWS_CLI:-aws}"
 USER_DATA_LIMIT=16384 # bytes, EC2's limit before base64
@@ -108,6 +109,7 @@ for t in "${type_list[@]}"; do
     [[ "$t" =~ ^[a-z][a-z0-9-]*\.[a-z0-9]+$ ]] || die "--types: not an instance type: '$t'"
 done
 [ -r "$USER_DATA_SRC" ] || die "missing $USER_DATA_SRC"
+[ -r "$SMOKE_SRC" ] || die "missing $SMOKE_SRC"
 [ -n "$run_id" ] || run_id="$(date -u +%Y%m%dT%H%M%SZ)-$(printf '%04x' $((RANDOM % 65536)))"
 [[ "$run_id" =~ ^[A-Za-z0-9._-]+$ ]] || die "--run-id: letters, digits, . _ - only, got: $run_id"
 
@@ -138,7 +140,7 @@ var_block() {
     local name value
     echo "# --- gpubench fleet configuration (written by launch-fleet.sh) ---"
     for name in BUCKET PREFIX RUN_ID MAX_MINUTES GPUBENCH_BINARY_S3 GPUBENCH_REPO GPUBENCH_GIT_REV \
-        WORKLOADS BACKENDS EPOCHS GPUBENCH_ARGS; do
+        WORKLOADS BACKENDS EPOCHS GPUBENCH_ARGS GPUBENCH_SMOKE_GZ64; do
         case "$name" in
         BUCKET) value="$bucket" ;;
         PREFIX) value="$prefix" ;;
@@ -151,6 +153,7 @@ var_block() {
         BACKENDS) value="$backends" ;;
         EPOCHS) value="$epochs" ;;
         GPUBENCH_ARGS) value="$gpubench_args" ;;
+        GPUBENCH_SMOKE_GZ64) value="$(gzip -9c "$SMOKE_SRC" | base64 -w0)" ;;
         esac
         # Unset options stay out, so user-data.sh's own defaults apply.
         [ -z "$value" ] || echo "$name=$(quote "$value")"

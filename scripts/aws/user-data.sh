@@ -4,7 +4,8 @@
 # cloud-init runs this once, as root, at first boot. It
 #   1. schedules a backstop shutdown (shutdown -h +MAX_MINUTES) before anything else,
 #   2. gets gpubench: a prebuilt binary from S3 (GPUBENCH_BINARY_S3) or `cargo install --git`,
-#   3. runs `gpubench run --instance auto` (gpubench reads the instance type from IMDSv2),
+#   3. runs the GPU smoke checks (scripts/gpu-smoke.sh, embedded by launch-fleet.sh), then
+#      `gpubench run --instance auto` (gpubench reads the instance type from IMDSv2),
 #   4. uploads the CSVs, any pictures and the logs to s3://BUCKET/PREFIX/<instance-type>/<run-id>/,
 #   5. shuts down; with --instance-initiated-shutdown-behavior terminate that terminates it.
 # Steps 4 and 5 also happen when anything fails (trap on EXIT), so a broken run still leaves its
@@ -29,6 +30,7 @@ set -Eeuo pipefail
 : "${BACKENDS:=}"                        # --backend; empty: gpubench's default (all)
 : "${EPOCHS:=3}"                         # --epochs
 : "${GPUBENCH_ARGS:=}"                   # more arguments for gpubench run, split on spaces
+: "${GPUBENCH_SMOKE_GZ64:=}"             # scripts/gpu-smoke.sh, gzip + base64; empty: no smoke checks
 : "${GPUBENCH_AWS_IMDS_URL:=http://169.254.169.254}"  # IMDS base URL, also read by gpubench
 : "${S3_ENDPOINT_URL:=}"                 # non-empty: --endpoint-url for every aws call (tests)
 : "${LOG_FILE:=/var/log/gpubench-user-data.log}"
@@ -83,6 +85,9 @@ finish() {
                 --exclude '*' --include '*.csv' --include '*.png' --include '*.svg' || failed=1
         fi
         awscli s3 cp --only-show-errors "$WORK_DIR/status.txt" "$dest/status.txt" || failed=1
+        if [ -r "$WORK_DIR/gpu-smoke.txt" ]; then
+            awscli s3 cp --only-show-errors "$WORK_DIR/gpu-smoke.txt" "$dest/gpu-smoke.txt" || failed=1
+        fi
         if [ -r "$LOG_FILE" ]; then
             awscli s3 cp --only-show-errors "$LOG_FILE" "$dest/gpubench-user-data.log" || failed=1
         fi
@@ -146,9 +151,28 @@ else
 fi
 
 # --- 3. the benchmark ---------------------------------------------------------------------------
+# The Deep Learning AMIs keep the toolkit in /usr/local/cuda without exporting it: burn's CUDA
+# kernels need its headers (CUDA_PATH) and its NVRTC (the library path).
+if [ -z "${CUDA_PATH:-}" ] && [ -d /usr/local/cuda ]; then export CUDA_PATH=/usr/local/cuda; fi
+if [ -n "${CUDA_PATH:-}" ] && [ -d "$CUDA_PATH/lib64" ]; then
+    export LD_LIBRARY_PATH="$CUDA_PATH/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 if command -v nvidia-smi >/dev/null; then nvidia-smi || true; fi
 "$GPUBENCH" --version
-"$GPUBENCH" probe || true
+if [ -n "$GPUBENCH_SMOKE_GZ64" ]; then
+    # Each check's PASS or FAIL goes to the log and to S3; a failure is recorded, and the
+    # benchmark still runs (its rows say why a backend could not).
+    base64 -d <<<"$GPUBENCH_SMOKE_GZ64" | gunzip >"$WORK_DIR/gpu-smoke.sh"
+    log "GPU smoke checks"
+    if bash "$WORK_DIR/gpu-smoke.sh" --gpubench "$GPUBENCH" --out "$WORK_DIR/smoke" \
+        | tee "$WORK_DIR/gpu-smoke.txt"; then
+        log "GPU smoke checks passed"
+    else
+        log "WARNING: GPU smoke checks failed (gpu-smoke.txt); benchmarking anyway"
+    fi
+else
+    "$GPUBENCH" probe || true
+fi
 run_args=(run --instance "$GPUBENCH_INSTANCE" --workload "$WORKLOADS" --epochs "$EPOCHS" --out "$OUT_DIR")
 [ -z "$BACKENDS" ] || run_args+=(--backend "$BACKENDS")
 read -r -a extra_args <<<"$GPUBENCH_ARGS"

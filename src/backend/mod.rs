@@ -35,9 +35,9 @@ pub trait ComputeBackend: Sync {
     fn compiles_kernels(&self) -> bool {
         true
     }
-    /// The GEMM TFLOP/s of the device this backend trains on, measured now; `None` where there
-    /// is no such microbenchmark or it failed.
-    fn measure_peak(&self) -> Option<f64> {
+    /// The GEMM TFLOP/s of the device this backend trains on, measured now, or why there is
+    /// no number; `None` for a backend without such a microbenchmark.
+    fn measure_peak(&self) -> Option<Result<f64, String>> {
         None
     }
 }

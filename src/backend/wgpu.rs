@@ -64,9 +64,9 @@ impl ComputeBackend for Wgpu {
         })
     }
 
-    fn measure_peak(&self) -> Option<f64> {
+    fn measure_peak(&self) -> Option<Result<f64, String>> {
         let rows = peak::wgpu::measure(Devices::Default, None);
-        peak::peak_gemm_tflops(&rows, "wgpu")
+        Some(peak::gemm_peak(&rows, "wgpu"))
     }
 }
 

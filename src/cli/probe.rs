@@ -57,7 +57,9 @@ pub fn probe(out: &mut impl Write, dir: Option<&Path>) -> Result<()> {
 fn spec_peaks(out: &mut impl Write, rows: &[peak::Row]) -> Result<()> {
     let catalog = gpus::all()?;
     let mut devices: Vec<&str> = rows.iter().map(|r| r.device.as_str()).collect();
-    devices.dedup();
+    // Once each, in the order measured: a device's wgpu and cuda rows are not adjacent.
+    let mut seen = std::collections::HashSet::new();
+    devices.retain(|d| seen.insert(*d));
     for device in devices {
         let Some((gpu, peak)) = catalog
             .iter()

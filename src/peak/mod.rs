@@ -13,7 +13,7 @@ pub use plan::{
     Check, GEMM_TILE, Kernel, Launch, Plan, copy_error, gemm_error, gemm_tolerance, median, random,
 };
 pub(crate) use row::unavailable;
-pub use row::{ProbeStatus, Row, peak_copy_gbs, peak_gemm_tflops, render, write_csv};
+pub use row::{ProbeStatus, Row, gemm_peak, peak_copy_gbs, peak_gemm_tflops, render, write_csv};
 
 use anyhow::Result;
 

@@ -77,6 +77,22 @@ pub fn peak_gemm_tflops(rows: &[Row], api: &str) -> Option<f64> {
     best(rows, api, Kernel::Gemm).map(|v| v / 1e3)
 }
 
+/// [`peak_gemm_tflops`], or the reasons no GEMM gave a number (each once).
+pub fn gemm_peak(rows: &[Row], api: &str) -> Result<f64, String> {
+    peak_gemm_tflops(rows, api).ok_or_else(|| {
+        let mut reasons: Vec<&str> = Vec::new();
+        for r in rows.iter().filter(|r| r.api == api && r.kernel == "gemm") {
+            if !reasons.contains(&r.reason.as_str()) {
+                reasons.push(&r.reason);
+            }
+        }
+        match reasons.is_empty() {
+            true => format!("no {api} GEMM was measured"),
+            false => reasons.join("; "),
+        }
+    })
+}
+
 /// The best copy bandwidth measured through `api`, in GB/s.
 pub fn peak_copy_gbs(rows: &[Row], api: &str) -> Option<f64> {
     best(rows, api, Kernel::Copy)

@@ -2,6 +2,7 @@
 //! [`dispatch`], the one place that picks a burn backend type for a workload.
 
 mod adam;
+mod check;
 pub mod dispatch;
 mod eval;
 mod input;

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
-use burn::prelude::Backend;
+use burn::prelude::{Backend, Tensor};
 
 /// Seconds per phase; `None` for a phase the run never reached.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -53,4 +53,15 @@ impl<'a, B: Backend> Stopwatch<'a, B> {
     pub fn total(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }
+}
+
+/// Reads a one-element tensor back to the host (this waits for the device).
+pub(super) fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<f64> {
+    let data = t
+        .try_into_data()
+        .map_err(|e| anyhow!("reading a value from the device: {e}"))?;
+    let v = data
+        .to_vec::<f32>()
+        .map_err(|e| anyhow!("reading a value from the device: {e:?}"))?;
+    Ok(f64::from(v[0]))
 }

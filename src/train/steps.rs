@@ -3,15 +3,17 @@
 
 use std::time::Instant;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use rand::seq::SliceRandom;
 
+use super::check::known_product;
 use super::eval::evaluate;
 use super::input::{prefetch, split};
 use super::interrupt;
+use super::phase::read;
 use super::progress::progress;
 use super::{EpochStats, Job, LEARNING_RATE, Outcome, Stopwatch, optimizer};
 use crate::ops::TrainBackend;
@@ -48,8 +50,9 @@ where
     W: Workload,
     W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
 {
-    // Device init: the backend starts lazily, so make it run (and read back) one tiny op.
-    read::<B, 1>(Tensor::<B, 1>::ones([2], device).sum())?;
+    // Device init: the backend starts lazily, so make it run (and read back) one small product
+    // whose value is known, through the backend's own kernel.
+    known_product::<B>(device)?;
     out.phases.device_init_s = Some(sw.lap()?);
     if stopped(out, "after device init") {
         return Ok(());
@@ -221,17 +224,6 @@ fn stopped(out: &mut Outcome, when: &str) -> bool {
         out.error = Some(format!("interrupted by Ctrl-C or SIGTERM {when}"));
     }
     asked
-}
-
-/// Reads a one-element tensor back to the host (this waits for the device).
-fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<f64> {
-    let data = t
-        .try_into_data()
-        .map_err(|e| anyhow!("reading a value from the device: {e}"))?;
-    let v = data
-        .to_vec::<f32>()
-        .map_err(|e| anyhow!("reading a value from the device: {e:?}"))?;
-    Ok(f64::from(v[0]))
 }
 
 /// Touches every float parameter so lazily initialised weights exist before timing moves on.

@@ -360,7 +360,8 @@ impl Sandbox {
             .env("WORKLOADS", "turtle")
             .env("BACKENDS", "cpu")
             .env("EPOCHS", "1")
-            .env("GPUBENCH_ARGS", gpubench_args);
+            .env("GPUBENCH_ARGS", gpubench_args)
+            .env("GPUBENCH_SMOKE_GZ64", smoke_gz64());
         if let Ok(instance) = std::env::var("GPUBENCH_FLEET_TEST_INSTANCE") {
             cmd.env("GPUBENCH_INSTANCE", instance);
         }
@@ -461,4 +462,17 @@ pub fn run_instances_lines(out: &str) -> Vec<&str> {
     out.lines()
         .filter(|l| l.contains(" ec2 run-instances "))
         .collect()
+}
+
+/// scripts/gpu-smoke.sh as launch-fleet.sh embeds it in the user data.
+pub fn smoke_gz64() -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("gzip -9c \"$1\" | base64 -w0")
+        .arg("sh")
+        .arg(repo().join("scripts/gpu-smoke.sh"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", super::text(&out));
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -1,5 +1,10 @@
 //! burn's CUDA backend (cubecl-cuda over cudarc). burn panics in a runtime thread when libcuda
-//! is missing, so the probe checks the libraries with cudarc's non-panicking calls first.
+//! is missing, so the probe checks the libraries with cudarc's non-panicking calls first, then
+//! the versions and headers burn's kernels need (`toolkit.rs`).
+
+mod toolkit;
+
+use std::path::PathBuf;
 
 use burn::backend::cuda::CudaDevice;
 use burn::backend::{Autodiff, Cuda as BurnCuda};
@@ -17,19 +22,8 @@ impl ComputeBackend for Cuda {
     }
 
     fn probe(&self) -> Result<DeviceInfo, String> {
-        // SAFETY: only tries to dlopen the library and reports whether that worked.
-        if !unsafe { sys::is_culib_present() } {
-            return Err(
-                "no NVIDIA driver: the CUDA driver library (libcuda.so) is not installed".into(),
-            );
-        }
-        // SAFETY: as above, for NVRTC, which burn needs to compile its kernels.
-        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-            return Err(
-                "the NVRTC library (libnvrtc.so) is missing; burn compiles CUDA kernels with it \
-                        (install the CUDA toolkit or the nvidia-cuda-nvrtc-cu12 wheel)"
-                    .into(),
-            );
+        if let Some(why) = peak::cuda::unavailable_reason() {
+            return Err(why);
         }
         let count = CudaContext::device_count().map_err(|e| format!("CUDA driver error: {e:?}"))?;
         if count < 1 {
@@ -38,29 +32,33 @@ impl ComputeBackend for Cuda {
         let ctx = CudaContext::new(0).map_err(|e| format!("cannot open CUDA device 0: {e:?}"))?;
         let name = ctx.name().map_err(|e| format!("CUDA device name: {e:?}"))?;
         let (major, minor) = ctx.compute_capability().map_err(|e| format!("{e:?}"))?;
-        let mut version = 0;
+        let mut driver = 0;
         // SAFETY: writes one int; the driver is loaded and initialised above.
-        let driver = unsafe { sys::cuDriverGetVersion(&mut version) }
+        unsafe { sys::cuDriverGetVersion(&mut driver) }
             .result()
-            .map(|()| {
-                format!(
-                    "CUDA {}.{}, sm_{major}{minor}",
-                    version / 1000,
-                    version % 1000 / 10
-                )
-            })
-            .ok();
+            .map_err(|e| format!("CUDA driver version: {e:?}"))?;
+        let found = toolkit::Found {
+            driver,
+            nvrtc: nvrtc_version(),
+            toolkit: toolkit::toolkit(std::env::var_os("CUDA_PATH").map(PathBuf::from).as_deref()),
+        };
+        if let Some(why) = toolkit::reason(&found, toolkit::BINDINGS) {
+            return Err(format!("{name}: {why}"));
+        }
         Ok(DeviceInfo {
             name,
             kind: "discrete-gpu".into(),
-            driver,
+            driver: Some(format!(
+                "CUDA {}, sm_{major}{minor}",
+                toolkit::version(driver.into())
+            )),
             max_buffer_bytes: None,
         })
     }
 
-    fn measure_peak(&self) -> Option<f64> {
+    fn measure_peak(&self) -> Option<Result<f64, String>> {
         let rows = peak::cuda::measure(Devices::Default, None);
-        peak::peak_gemm_tflops(&rows, "cuda")
+        Some(peak::gemm_peak(&rows, "cuda"))
     }
 }
 
@@ -70,6 +68,14 @@ impl TrainOn for Cuda {
     fn device(&self) -> CudaDevice {
         CudaDevice::new(0)
     }
+}
+
+/// NVRTC's (major, minor), or `None` when it does not answer.
+fn nvrtc_version() -> Option<(i32, i32)> {
+    let (mut major, mut minor) = (0, 0);
+    // SAFETY: writes two ints; NVRTC was found loadable by the probe's first check.
+    let r = unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) };
+    r.result().ok().map(|()| (major, minor))
 }
 
 // burn's own kernels for the block and for Adam.
