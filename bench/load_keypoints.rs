@@ -20,7 +20,7 @@ fn load(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let path = std::env::var_os("KEYPOINTS_CSV").map_or_else(
         || {
-            synth::write(tmp.path(), rows, 1)
+            synth::write(tmp.path(), rows, 1, false)
                 .expect("stand-in files")
                 .keypoints
         },

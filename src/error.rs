@@ -20,14 +20,27 @@ pub fn input<T>(msg: impl Into<String>) -> anyhow::Result<T> {
 #[error("interrupted: the run in progress was recorded as interrupted; the rest did not start")]
 pub struct Interrupted;
 
+/// Every run of the command was unavailable here (no driver, no adapter): nothing was measured.
+/// The rows say why.
+#[derive(Debug, Error)]
+#[error(
+    "nothing could run here: every backend asked for is unavailable (the reasons are above and in runs.csv)"
+)]
+pub struct NothingRan;
+
+/// The exit code after [`NothingRan`].
+pub const NOTHING_RAN_EXIT: u8 = 3;
+
 /// The exit code after [`Interrupted`]: 128 + SIGINT, as shells report a Ctrl-C.
 pub const INTERRUPTED_EXIT: u8 = 130;
 
-/// The process exit code for an error: 2 when the input was wrong, 130 when a signal stopped
-/// the benchmark, 1 otherwise.
+/// The process exit code for an error: 2 when the input was wrong, 3 when nothing could run,
+/// 130 when a signal stopped the benchmark, 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.chain().any(|e| e.is::<InputError>()) {
         2
+    } else if err.chain().any(|e| e.is::<NothingRan>()) {
+        NOTHING_RAN_EXIT
     } else if err.chain().any(|e| e.is::<Interrupted>()) {
         INTERRUPTED_EXIT
     } else {

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{gpubench, text};
+use common::{chromium, gpubench, text};
 
 /// Two instances: a (g4dn.xlarge, schema 3: cuda, wgpu, cpu; repeats; a failed run) and
 /// b (c7i.2xlarge, schema 2: no GPU, so cuda is unavailable; wgpu on lavapipe).
@@ -121,12 +121,12 @@ fn a_bad_row_is_refused_with_its_file_and_line() {
     assert!(!out.join("report.md").exists() && !out.join("report.html").exists());
 
     // A file from a newer gpubench is refused as such.
-    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "5,", 1);
+    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "6,", 1);
     fs::write(&runs, lines.join("\n") + "\n").unwrap();
     let (_, o) = report(dir.path(), &[&bad]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
-        text(&o).contains(":4: schema_version 5 was written by a newer gpubench"),
+        text(&o).contains(":4: schema_version 6 was written by a newer gpubench"),
         "{}",
         text(&o)
     );
@@ -166,15 +166,6 @@ fn no_inputs_is_refused() {
         text(&o)
     );
     assert!(!out.exists());
-}
-
-/// The first of Debian's `chromium` or Ubuntu's `chromium-browser` on PATH.
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|p| p.is_file())
-        .expect("chromium is not on PATH: run scripts/test.sh, which installs Debian's chromium package")
 }
 
 #[test]

@@ -7,8 +7,8 @@ use anyhow::Result;
 
 use crate::workload::synth;
 
-pub fn synth(out: &mut impl Write, dir: &Path, rows: usize, seed: u64) -> Result<()> {
-    let summary = synth::write(dir, rows, seed)?;
+pub fn synth(out: &mut impl Write, dir: &Path, rows: usize, seed: u64, force: bool) -> Result<()> {
+    let summary = synth::write(dir, rows, seed, force)?;
     writeln!(out, "{summary}")?;
     writeln!(
         out,

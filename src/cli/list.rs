@@ -73,10 +73,40 @@ pub fn instances(out: &mut impl Write, provider: Option<&str>, format: Format) -
 }
 
 fn table(out: &mut impl Write, rows: &[CatalogRow]) -> Result<()> {
+    let line = |cells: [&str; 11]| {
+        format!(
+            "{:<24} {:<8} {:>5} {:>8} {:<32} {:>9} {:>9} {:>9} {:<10} {:<10} {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6],
+            cells[7],
+            cells[8],
+            cells[9],
+            cells[10]
+        )
+        .trim_end()
+        .to_string()
+    };
     writeln!(
         out,
-        "{:<24} {:<8} {:<32} {:>8} {:>9} {:>8} {:<10} status",
-        "instance", "provider", "gpu", "fp32_tf", "usd/h", "spot", "price_date"
+        "{}",
+        line([
+            "instance",
+            "provider",
+            "vCPUs",
+            "mem GiB",
+            "GPU × count",
+            "fp32 TF/GPU",
+            "$/h",
+            "spot $/h",
+            "date",
+            "status",
+            "source",
+        ])
     )?;
     let num = |v: Option<f64>, prec: usize| v.map_or("-".into(), |p| format!("{p:.prec$}"));
     for r in rows {
@@ -86,17 +116,43 @@ fn table(out: &mut impl Write, rows: &[CatalogRow]) -> Result<()> {
             .map_or("-".into(), |g| format!("{}× {g}", r.gpu_count));
         writeln!(
             out,
-            "{:<24} {:<8} {:<32} {:>8} {:>9} {:>8} {:<10} {}",
-            r.instance,
-            r.provider,
-            gpu,
-            num(r.gpu_fp32_tflops, 1),
-            num(r.usd_per_hour, 4),
-            num(r.spot_usd_per_hour, 4),
-            r.price_date.as_deref().unwrap_or("-"),
-            r.status
+            "{}",
+            line([
+                &r.instance,
+                &r.provider,
+                &r.vcpu.map_or("-".into(), |v| v.to_string()),
+                &num(r.ram_gib, 0),
+                &gpu,
+                &num(r.gpu_fp32_tflops, 1),
+                &num(r.usd_per_hour, 4),
+                &num(r.spot_usd_per_hour, 4),
+                r.price_date.as_deref().unwrap_or("-"),
+                &r.status,
+                r.source.as_deref().unwrap_or("-"),
+            ])
         )?;
     }
+    let used: Vec<(String, String)> = catalog::sources()
+        .into_iter()
+        .filter(|(code, _)| {
+            rows.iter().any(|r| {
+                r.source
+                    .as_deref()
+                    .is_some_and(|s| s.contains(code.as_str()))
+            })
+        })
+        .collect();
+    if !used.is_empty() {
+        writeln!(out, "\nsources of the hardware facts and prices:")?;
+        for (code, what) in used {
+            writeln!(out, "  {code:<8} {what}")?;
+        }
+    }
+    writeln!(
+        out,
+        "fp32 TF/GPU is the vendor's peak per GPU (instances/gpus.toml); spot is a sampled price, \
+         not a quote; a retired type stays so old results can be re-priced."
+    )?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 mod data;
 mod data_args;
 mod list;
+mod plan;
 mod probe;
 mod rows;
 mod run;
@@ -16,18 +17,37 @@ use clap::{Parser, Subcommand};
 use crate::workload::{Missing, ModelKind};
 use data_args::DataArgs;
 
-const EXAMPLES: &str = "\
+/// The examples every command's help ends with.
+macro_rules! examples {
+    () => {
+        "\
 Examples:
   gpubench run --instance local                       both workloads, every backend, synthetic data
   gpubench run --instance g5.xlarge --backend cuda --batch-size 32,64 --repeats 3
   gpubench run --instance local --price 0.35 --workload keypoints --epochs 5
   gpubench run --instance local --data-keypoints training.csv --flip --backend cpu
   gpubench run --instance local --data-turtle turtles/ --model mlp-hog
-  gpubench report --in reports/ --in fleet/ --out reports/   report.md + report.html
+  gpubench run --instance my-laptop --price 0.20 --backend cpu   a machine outside the catalog
+  gpubench report                                      the runs in reports/: report.md + .html
+  gpubench report --in fleet/ --in reports/ --out merged/   every runs.csv under fleet/ too
   gpubench data synth --out demo/ --rows 512            stand-in files in the real formats
   gpubench probe --out reports/                        devices here, measured GEMM and copy speed
   gpubench instances --provider aws --format csv        the catalog with dated prices
-  gpubench price --instance g5.xlarge --seconds 3600 --spot";
+  gpubench price --instance g5.xlarge --seconds 3600 --spot"
+    };
+}
+
+const EXAMPLES: &str = examples!();
+
+/// `run`'s help ends with its exit codes too.
+const RUN_HELP: &str = concat!(
+    examples!(),
+    "
+
+Exit codes: 0 when the runs were made (rows with status failed or diverged included), 1 on an
+error, 2 on bad input (nothing written), 3 when nothing could run (every backend unavailable:
+the rows say why), 130 when Ctrl-C or SIGTERM stopped it (the run in progress is recorded)."
+);
 
 #[derive(Debug, Parser)]
 #[command(name = "gpubench", version, about = "Which cloud instance and GPU backend trains this CNN fastest and cheapest?", after_help = EXAMPLES)]
@@ -39,16 +59,18 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train the workloads on each backend, time every phase, append rows to runs.csv.
-    #[command(after_help = EXAMPLES)]
+    #[command(after_help = RUN_HELP)]
     Run(RunArgs),
     /// Merge runs.csv / epochs.csv files into report.md and a self-contained report.html.
     #[command(after_help = EXAMPLES)]
     Report {
-        /// A runs.csv / epochs.csv file, or a directory searched recursively; repeatable.
-        #[arg(long = "in", value_name = "DIR_OR_CSV", default_value = "reports")]
+        /// A runs.csv / epochs.csv file, or a directory searched recursively; repeatable
+        /// [default: reports/runs.csv and reports/epochs.csv, what `run` writes by default;
+        /// folders below reports/, such as the committed reports/example, only when named]
+        #[arg(long = "in", value_name = "DIR_OR_CSV")]
         inputs: Vec<PathBuf>,
         /// Directory that receives report.md and report.html.
-        #[arg(long, default_value = "reports")]
+        #[arg(long, default_value = crate::record::DEFAULT_DIR)]
         out: PathBuf,
     },
     /// Work with datasets.
@@ -63,8 +85,8 @@ enum Command {
     },
     /// List the instance catalog: hardware, GPU peak, $/h and the date of each price.
     Instances {
-        /// Only this provider's instances (aws, gcp, azure, local).
-        #[arg(long)]
+        /// Only this provider's instances.
+        #[arg(long, value_parser = PossibleValuesParser::new(["aws", "gcp", "azure", "local"]))]
         provider: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
         format: list::Format,
@@ -96,24 +118,30 @@ enum DataCommand {
         rows: u32,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Write into a folder that is not empty, first removing the files an earlier
+        /// `data synth` wrote there (nothing else).
+        #[arg(long)]
+        force: bool,
     },
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Instance type from the catalog (e.g. g4dn.xlarge), or `local`.
+    /// Instance type from the catalog (any case, e.g. g4dn.xlarge), `auto` (read from the
+    /// cloud's metadata service), `local`, or a name of your own for this machine (unpriced
+    /// unless --price).
     #[arg(long)]
     pub instance: String,
-    /// Workloads to train, comma-separated [default: all that have --model, or those given
-    /// --data-*]
-    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(crate::workload::names()))]
+    /// Workloads to train, comma-separated, or `all` [default: all that have --model, or those
+    /// given --data-*]
+    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(with_all(crate::workload::names())))]
     pub workload: Vec<String>,
     /// The model to train: each workload's CNN, or the seed's HOG-feature MLP (turtle only).
     #[arg(long, value_enum, default_value = "cnn")]
     pub model: ModelKind,
-    /// Backends to train on, comma-separated; one that cannot run here is recorded with the
-    /// reason [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(crate::backend::names()))]
+    /// Backends to train on, comma-separated, or `all`; one that cannot run here is recorded
+    /// with the reason [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(with_all(crate::backend::names())))]
     pub backend: Vec<String>,
     /// Training epochs per run (epoch time is the median of epochs 2..N).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
@@ -131,17 +159,19 @@ pub struct RunArgs {
     pub synthetic: u32,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Rows with missing keypoints: masked out of the loss, dropped, or forward-filled.
-    #[arg(long, value_enum, default_value = "mask")]
-    pub missing: Missing,
+    /// Rows of real keypoints data (--data-keypoints) with missing keypoints: masked out of the
+    /// loss, dropped, or forward-filled [default: mask]
+    #[arg(long, value_enum)]
+    pub missing: Option<Missing>,
     /// Mirror a random half of each keypoints training batch (Nouri's net3).
     #[arg(long)]
     pub flip: bool,
-    /// Skip images that cannot be decoded (counted in n_skipped) instead of failing.
+    /// Skip images of real turtle data (--data-turtle) that cannot be decoded (counted in
+    /// n_skipped) instead of failing.
     #[arg(long)]
     pub skip_bad: bool,
-    /// Directory that receives runs.csv and epochs.csv (appended to).
-    #[arg(long, default_value = "reports")]
+    /// Directory that receives runs.csv and epochs.csv (appended to), and pictures/.
+    #[arg(long, default_value = crate::record::DEFAULT_DIR)]
     pub out: PathBuf,
     /// Seed for data, split, shuffling and weights.
     #[arg(long, default_value_t = 42)]
@@ -152,6 +182,12 @@ pub struct RunArgs {
     /// Charge the catalog's spot price instead of on-demand.
     #[arg(long)]
     pub spot: bool,
+}
+
+/// `names` and `all`, the values of a list option that takes every name.
+fn with_all(mut names: Vec<&'static str>) -> Vec<&'static str> {
+    names.push("all");
+    names
 }
 
 /// Parses the command line and runs the command.
@@ -168,7 +204,8 @@ pub fn main() -> Result<()> {
             out: dir,
             rows,
             seed,
-        }) => data::synth(out, &dir, rows as usize, seed),
+            force,
+        }) => data::synth(out, &dir, rows as usize, seed, force),
         Command::Probe { out: dir } => probe::probe(out, dir.as_deref()),
         Command::Instances { provider, format } => {
             list::instances(out, provider.as_deref(), format)

@@ -37,6 +37,12 @@ pub struct Key<'a> {
     pub compile_cache: Option<&'a str>,
     /// The GEMM TFLOP/s this device measured before training, if it was measured.
     pub peak_measured_tflops: Option<f64>,
+    /// `--missing` as given for real data whose reader honours it; `--flip` for a workload
+    /// that mirrors; `None` where the option does not apply.
+    pub missing: Option<&'a str>,
+    pub flip: Option<bool>,
+    /// Whether a GPU run's device is the catalog's GPU for the instance.
+    pub instance_gpu_match: Option<bool>,
 }
 
 /// The `runs.csv` row of one run.
@@ -128,7 +134,29 @@ pub fn run_row(
         compile_cache: key.compile_cache.map(str::to_string),
         artifact: o.artifact.as_ref().map(|p| p.display().to_string()),
         input_wait_s: o.input_wait_s,
+        host_id: ctx.host.host_id.clone(),
+        missing: key.missing.map(str::to_string),
+        flip: key.flip,
+        instance_gpu_match: key.instance_gpu_match,
+        val_confusion: o.confusion.as_deref().and_then(|c| confusion(o.classes, c)),
     }
+}
+
+/// Confusion counts as `val_confusion` writes them: per true class, its name and how many of
+/// its images were predicted as each class, in class order (`noface: 40 3; face: 5 52`).
+fn confusion(classes: &[&str], counts: &[u64]) -> Option<String> {
+    let k = classes.len();
+    (k > 0 && counts.len() == k * k).then(|| {
+        let rows: Vec<String> = classes
+            .iter()
+            .zip(counts.chunks_exact(k))
+            .map(|(name, row)| {
+                let n: Vec<String> = row.iter().map(u64::to_string).collect();
+                format!("{name}: {}", n.join(" "))
+            })
+            .collect();
+        rows.join("; ")
+    })
 }
 
 /// The `epochs.csv` rows of one run.
@@ -209,6 +237,7 @@ mod tests {
                 cpu_model: "cpu".into(),
                 cpu_cores: 2,
                 mem_gib: 1.0,
+                host_id: Some("0123456789ab".into()),
             },
             epochs: 4,
             seed: 1,
@@ -232,6 +261,9 @@ mod tests {
             repeat: 0,
             compile_cache: Some("cold"),
             peak_measured_tflops: Some(20.0),
+            missing: Some("drop"),
+            flip: Some(true),
+            instance_gpu_match: Some(true),
         };
         let r = run_row(
             &context("g5.xlarge"),
@@ -256,6 +288,21 @@ mod tests {
         assert_eq!(r.cost_usd, Some(1.006 / 3600.0 * 12.75));
         assert_eq!(r.cost_per_epoch_usd, Some(1.006 / 3600.0 * 4.0));
         assert_eq!(r.final_train_loss, Some(0.1));
+        assert_eq!(
+            (r.host_id.as_deref(), r.missing.as_deref(), r.flip),
+            (Some("0123456789ab"), Some("drop"), Some(true))
+        );
+        assert_eq!((r.instance_gpu_match, r.val_confusion), (Some(true), None));
+    }
+
+    #[test]
+    fn confusion_counts_are_written_per_true_class() {
+        assert_eq!(
+            confusion(&["noface", "face"], &[40, 3, 5, 52]).as_deref(),
+            Some("noface: 40 3; face: 5 52")
+        );
+        assert_eq!(confusion(&["a", "b"], &[1, 2, 3]), None);
+        assert_eq!(confusion(&[], &[]), None);
     }
 
     #[test]
@@ -266,6 +313,9 @@ mod tests {
             repeat: 0,
             compile_cache: Some("warm-disk"),
             peak_measured_tflops: Some(0.05),
+            missing: None,
+            flip: None,
+            instance_gpu_match: None,
         };
         let mut o = outcome();
         o.epochs.truncate(1);

@@ -2,22 +2,21 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use chrono::{SecondsFormat, Utc};
-use clap::ValueEnum;
 use rand::Rng;
 
 use super::RunArgs;
+use super::plan::{check_data, missing_applies, or_all, plan, unique};
 use super::rows::{Context, Key, epoch_rows, run_row};
 use crate::backend;
-use crate::error::{Interrupted, input};
+use crate::error::{Interrupted, NothingRan, input};
 use crate::instance;
 use crate::instance::host::Host;
 use crate::record::{self, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, Status};
-use crate::train::{self, Job, Outcome, dispatch, interrupt};
-use crate::workload::{self, DataSource, ModelKind, ReadOptions, Workload, WorkloadVisitor};
+use crate::train::{self, Job, Outcome, dispatch, interrupt, spinner};
+use crate::workload;
 
 /// Subdirectory of --out for the pictures runs draw.
 const PICTURES: &str = "pictures";
@@ -25,13 +24,20 @@ const PICTURES: &str = "pictures";
 pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     interrupt::install().context("installing the Ctrl-C handler")?;
     // Everything that can be wrong with the input is checked before the first row is written.
-    let (instance, instance_source) = instance::resolve(&args.instance)?;
+    let (instance, instance_source) = instance::resolve(&args.instance, args.price.is_some())?;
+    if args.out.exists() && !args.out.is_dir() {
+        return input(format!(
+            "--out {}: a file, not a folder (runs.csv and epochs.csv go into a folder)",
+            args.out.display()
+        ));
+    }
     let price = instance.price(args.price, args.spot)?;
+    let batch_sizes = unique("--batch-size", &args.batch_size);
     let plan = plan(args)?;
     for (w, data) in &plan {
         let n = check_data(w, args.model, data, args.seed)?;
         let n_train = train::n_train(n);
-        if let Some(b) = args.batch_size.iter().find(|&&b| b as usize > n_train) {
+        if let Some(b) = batch_sizes.iter().find(|&&b| b as usize > n_train) {
             return input(format!(
                 "--batch-size {b} is larger than the {n_train} training images of {w} \
                  ({n} images, 20 % held out for validation)"
@@ -42,10 +48,9 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     let epochs_csv = args.out.join(EPOCHS_FILE);
     record::check_header::<RunRow>(&runs_csv)?;
     record::check_header::<EpochRow>(&epochs_csv)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    out_dir(&args.out)?;
 
-    let backends = or_all(&args.backend, &backend::names());
+    let backends = unique("--backend", &or_all(&args.backend, &backend::names()));
     let ctx = Context {
         run_id: format!(
             "{}-{:04x}",
@@ -83,9 +88,10 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                 None
             }
         };
+        let gpu_match = probe.as_ref().ok().and_then(|d| gpu_match(name, d, &ctx));
         for (w, data) in &plan {
             let info = workload::info(w, args.model).expect("validated by plan");
-            for &b in &args.batch_size {
+            for &b in &batch_sizes {
                 for repeat in 0..args.repeats as usize {
                     let cache = match (be.compiles_kernels(), compiled.contains(&(name, *w, b))) {
                         (false, _) => "none",
@@ -127,6 +133,10 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                         repeat,
                         compile_cache: started.then_some(cache),
                         peak_measured_tflops: peak,
+                        missing: missing_applies(&info, data)
+                            .then(|| args.missing.unwrap_or_default().name()),
+                        flip: info.flips.then_some(args.flip),
+                        instance_gpu_match: gpu_match,
                     };
                     // Rows name pictures relative to runs.csv, so a synced directory still finds them.
                     outcome.artifact = outcome.artifact.map(|p| {
@@ -151,95 +161,51 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     if interrupt::requested() {
         return Err(Interrupted.into());
     }
+    if rows.iter().all(|r| r.status == Status::Unavailable) {
+        return Err(NothingRan.into());
+    }
     Ok(())
 }
 
-/// The workloads to train with `--model`, each with its data: the `--data-*` given for it, or
-/// synthetic images. Without `--workload`, the workloads given real data, or else all.
-fn plan(args: &RunArgs) -> Result<Vec<(&'static str, DataSource)>> {
-    let model = args.model.to_possible_value().expect("no skipped variants");
-    let have = workload::with_model(args.model);
-    let all: Vec<_> = have.iter().map(|w| (*w, source(w, args))).collect();
-    let real = |d: &DataSource| !matches!(d, DataSource::Synthetic { .. });
-    let chosen: Vec<_> = if !args.workload.is_empty() {
-        if let Some(w) = args.workload.iter().find(|w| !have.contains(&w.as_str())) {
-            return input(format!(
-                "--model {} is not a model of {w}; it trains: {}",
-                model.get_name(),
-                have.join(", ")
-            ));
-        }
-        all.iter()
-            .filter(|(w, _)| args.workload.iter().any(|c| c == w))
-            .cloned()
-            .collect()
-    } else if all.iter().any(|(_, d)| real(d)) {
-        all.iter().filter(|(_, d)| real(d)).cloned().collect()
-    } else {
-        all.clone()
-    };
-    // An option for a workload the run does not train is a mistake, not something to ignore.
-    let trains = |w: &str| chosen.iter().any(|(c, _)| *c == w);
-    if let Some((w, flag, _)) = args.data.0.iter().find(|(w, _, _)| !trains(w)) {
-        return input(format!(
-            "--{flag} is for the {w} workload, which this run does not train"
-        ));
-    }
-    let flips: Vec<&str> = workload::all_info()
-        .iter()
-        .filter(|i| i.flips)
-        .map(|i| i.name)
-        .collect();
-    if args.flip && !flips.iter().any(|w| trains(w)) {
-        return input(format!(
-            "--flip is for the {} workload, which this run does not train",
-            flips.join(", ")
-        ));
-    }
-    Ok(chosen)
+/// Creates `--out` if absent; a folder that cannot be made is the user's to fix (exit code 2).
+fn out_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        crate::error::InputError(format!("--out {}: cannot create it: {e}", dir.display())).into()
+    })
 }
 
-fn source(workload: &str, args: &RunArgs) -> DataSource {
-    match args.data.0.iter().find(|(w, _, _)| *w == workload) {
-        Some((_, _, path)) => DataSource::Files {
-            path: path.clone(),
-            options: ReadOptions {
-                missing: args.missing,
-                skip_bad: args.skip_bad,
-            },
-        },
-        None => DataSource::Synthetic {
-            n: args.synthetic as usize,
-        },
+/// For a run on a GPU of a catalog instance: whether the device is the catalog's GPU for it.
+/// A mismatch (a T4 under an A10G type's name) is said, and the rows are flagged.
+fn gpu_match(backend: &str, d: &backend::DeviceInfo, ctx: &Context) -> Option<bool> {
+    if !d.kind.ends_with("gpu") || ctx.instance.provider == "local" {
+        return None;
     }
-}
-
-/// Reads real data once before any run, so a malformed file stops everything before a row is
-/// written (each run then reads it again inside its own timed data phase). Returns the image count.
-fn check_data(w: &str, model: ModelKind, data: &DataSource, seed: u64) -> Result<usize> {
-    struct Check<'a>(&'a DataSource, u64);
-    impl WorkloadVisitor for Check<'_> {
-        type Output = Result<usize>;
-        fn visit<W: Workload>(self, w: W) -> Result<usize> {
-            Ok(self.0.load(&w, self.1)?.len(w.target_len()))
-        }
+    let ok = ctx.gpu.as_ref().is_some_and(|g| g.matches(&d.name));
+    if !ok {
+        let listed = ctx
+            .instance
+            .gpu_summary()
+            .unwrap_or_else(|| "no GPU".into());
+        eprintln!(
+            "warning: {backend} runs on {}, but the catalog lists {listed} for {}; its prices and \
+             mfu are the catalog's, so the rows say instance_gpu_match=false",
+            d.name, ctx.instance.name
+        );
     }
-    if let DataSource::Synthetic { n } = data {
-        return Ok(*n);
-    }
-    let t = Instant::now();
-    let n = workload::visit(w, model, Check(data, seed)).expect("validated by plan")?;
-    eprintln!(
-        "{w}: {n} images read and checked in {:.2} s",
-        t.elapsed().as_secs_f64()
-    );
-    Ok(n)
+    Some(ok)
 }
 
 /// The GEMM peak of the device a GPU backend trains on, measured before its runs; why there is
 /// none is said, since an empty `peak_measured_tflops` column alone explains nothing.
 fn measured_peak(be: &dyn backend::ComputeBackend, d: &backend::DeviceInfo) -> Option<f64> {
-    match be.measure_peak()? {
+    let shown = spinner(format!(
+        "{}: measuring the GEMM peak of {}",
+        be.name(),
+        d.name
+    ));
+    let measured = be.measure_peak();
+    drop(shown);
+    match measured? {
         Ok(peak) => {
             eprintln!(
                 "{}: measured GEMM peak {:.0} GFLOP/s on {}",
@@ -253,14 +219,6 @@ fn measured_peak(be: &dyn backend::ComputeBackend, d: &backend::DeviceInfo) -> O
             eprintln!("{}: no measured GEMM peak on {}: {why}", be.name(), d.name);
             None
         }
-    }
-}
-
-fn or_all(chosen: &[String], all: &[&str]) -> Vec<String> {
-    if chosen.is_empty() {
-        all.iter().map(|s| s.to_string()).collect()
-    } else {
-        chosen.to_vec()
     }
 }
 
@@ -282,5 +240,51 @@ fn report_line(r: &RunRow) {
     match (r.status, r.total_s) {
         (Status::Ok, Some(t)) => eprintln!("{what}: ok in {t:.1} s"),
         _ => eprintln!("{what}: {}", r.status.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instance::catalog;
+
+    fn ctx(instance: &str) -> Context {
+        let instance = catalog::lookup(instance).unwrap();
+        Context {
+            run_id: "r".into(),
+            price: None,
+            gpu: instance.gpu_model().unwrap(),
+            instance,
+            instance_source: "cli".into(),
+            host: Host::read(),
+            epochs: 1,
+            seed: 1,
+        }
+    }
+
+    fn device(name: &str, kind: &str) -> backend::DeviceInfo {
+        backend::DeviceInfo {
+            name: name.into(),
+            kind: kind.into(),
+            driver: None,
+            max_buffer_bytes: None,
+        }
+    }
+
+    #[test]
+    fn a_gpu_run_is_checked_against_the_catalogs_gpu_for_the_instance() {
+        let gpu = |name| device(name, "discrete-gpu");
+        assert_eq!(
+            gpu_match("cuda", &gpu("NVIDIA A10G"), &ctx("g5.xlarge")),
+            Some(true)
+        );
+        assert_eq!(
+            gpu_match("cuda", &gpu("Tesla T4"), &ctx("g5.xlarge")),
+            Some(false)
+        );
+        // Off a GPU, or on a machine the catalog does not describe, there is nothing to check.
+        let lavapipe = device("llvmpipe (LLVM 15.0.6, 256 bits)", "cpu");
+        assert_eq!(gpu_match("wgpu", &lavapipe, &ctx("g5.xlarge")), None);
+        assert_eq!(gpu_match("cuda", &gpu("Tesla T4"), &ctx("local")), None);
     }
 }

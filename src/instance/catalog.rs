@@ -137,6 +137,23 @@ impl Instance {
     }
 }
 
+/// What each price source code (`[V]`, `[SKY-A]`, ...) stands for, as the catalog files'
+/// headers say: (code, description), in file order.
+pub fn sources() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (_, text) in FILES {
+        for line in text.lines().map_while(|l| l.strip_prefix('#')) {
+            let line = line.trim();
+            if let Some((code, what)) = line.strip_prefix('[').and_then(|l| l.split_once(']'))
+                && !out.iter().any(|(c, _)| c == code)
+            {
+                out.push((format!("[{code}]"), what.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
 /// Every catalog entry, in file order.
 pub fn all() -> Result<Vec<Instance>> {
     let mut out = Vec::new();
@@ -147,32 +164,40 @@ pub fn all() -> Result<Vec<Instance>> {
     Ok(out)
 }
 
-/// The entry called `name`; an unknown name is an input error that suggests close names.
-pub fn lookup(name: &str) -> Result<Instance> {
-    let all = all()?;
-    if let Some(i) = all.iter().find(|i| i.name == name) {
-        return Ok(i.clone());
-    }
-    let mut close: Vec<(f64, &str)> = all
-        .iter()
+/// The entry called `name`, matched without regard to case (`G5.XLARGE` is `g5.xlarge`).
+pub fn find(name: &str) -> Result<Option<Instance>> {
+    Ok(all()?
+        .into_iter()
+        .find(|i| i.name.eq_ignore_ascii_case(name)))
+}
+
+/// Up to five catalog names close to `name`, closest first.
+pub fn close_names(name: &str) -> Result<Vec<String>> {
+    let mut close: Vec<(f64, String)> = all()?
+        .into_iter()
         .map(|i| {
-            (
-                strsim::jaro_winkler(&name.to_lowercase(), &i.name),
-                i.name.as_str(),
-            )
+            let score = strsim::jaro_winkler(&name.to_lowercase(), &i.name.to_lowercase());
+            (score, i.name)
         })
         .filter(|(score, _)| *score > 0.75)
         .collect();
     close.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(close.into_iter().take(5).map(|(_, n)| n).collect())
+}
+
+/// The entry called `name`; an unknown name is an input error that suggests close names.
+pub fn lookup(name: &str) -> Result<Instance> {
+    if let Some(i) = find(name)? {
+        return Ok(i);
+    }
+    let close = close_names(name)?;
     let hint = if close.is_empty() {
         String::new()
     } else {
-        let names: Vec<&str> = close.iter().take(5).map(|(_, n)| *n).collect();
-        format!("; did you mean {}?", names.join(", "))
+        format!("; did you mean {}?", close.join(", "))
     };
     input(format!(
-        "unknown instance {name:?}{hint} (`gpubench instances` lists the catalog; \
-         `--instance local` with `--price USD` prices any other machine)"
+        "unknown instance {name:?}{hint} (`gpubench instances` lists the catalog)"
     ))
 }
 
@@ -217,6 +242,20 @@ mod tests {
     }
 
     #[test]
+    fn every_listed_gpu_has_an_fp32_peak() {
+        for i in all().unwrap() {
+            if let Some(gpu) = i.gpu_model().unwrap() {
+                assert!(
+                    gpu.fp32_tflops.is_some(),
+                    "{}: {} has no fp32 peak",
+                    i.name,
+                    gpu.key
+                );
+            }
+        }
+    }
+
+    #[test]
     fn p3_is_a_retired_v100_at_3_06() {
         let p3 = lookup("p3.2xlarge").unwrap();
         assert_eq!(p3.status, "retired");
@@ -254,6 +293,23 @@ mod tests {
             local.price(Some(0.2), false).unwrap().unwrap().usd_per_hour,
             0.2
         );
+    }
+
+    #[test]
+    fn every_price_source_code_is_explained() {
+        let codes: Vec<String> = sources().into_iter().map(|(c, _)| c).collect();
+        assert_eq!(codes, ["[V]", "[SKY-A]", "[SKY-G]", "[SKY-Z]"]);
+        for i in all().unwrap() {
+            for code in i.source.iter().flat_map(|s| s.split_whitespace()) {
+                assert!(codes.iter().any(|c| c == code), "{}: {code}", i.name);
+            }
+        }
+    }
+
+    #[test]
+    fn names_match_without_regard_to_case() {
+        assert_eq!(lookup("G5.XLARGE").unwrap().name, "g5.xlarge");
+        assert_eq!(lookup("standard_nc6s_v3").unwrap().name, "Standard_NC6s_v3");
     }
 
     #[test]

@@ -41,3 +41,38 @@ pub fn all() -> Result<Vec<Gpu>> {
 pub fn find(key: &str) -> Result<Option<Gpu>> {
     Ok(all()?.into_iter().find(|g| g.key == key))
 }
+
+impl Gpu {
+    /// Whether a device called `device_name` (as its driver names it: `Tesla T4`,
+    /// `NVIDIA A100-SXM4-80GB`) is this GPU model: the model part of the key (`T4`, `A100`) is
+    /// one of the name's words, so an L40S is no L4 and a T4G no T4.
+    pub fn matches(&self, device_name: &str) -> bool {
+        let model = self
+            .key
+            .split('-')
+            .next()
+            .unwrap_or(&self.key)
+            .to_lowercase();
+        device_name
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| word.eq_ignore_ascii_case(&model))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_match_their_catalog_gpu_only() {
+        let gpu = |key: &str| find(key).unwrap().unwrap();
+        assert!(gpu("T4").matches("Tesla T4"));
+        assert!(gpu("A100-80GB").matches("NVIDIA A100-SXM4-80GB"));
+        assert!(gpu("H100-SXM5-80GB").matches("NVIDIA H100 80GB HBM3"));
+        assert!(gpu("A10G").matches("NVIDIA A10G"));
+        assert!(!gpu("A10G").matches("Tesla T4"));
+        assert!(!gpu("L4").matches("NVIDIA L40S"));
+        assert!(!gpu("T4").matches("NVIDIA T4G"));
+        assert!(!gpu("T4").matches("llvmpipe (LLVM 15.0.6, 256 bits)"));
+    }
+}

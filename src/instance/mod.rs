@@ -10,11 +10,41 @@ pub use catalog::{Instance, Price};
 
 use anyhow::Result;
 
-/// The instance a run is charged as, and how it was named (`cli`, `imds-aws`, `metadata-gcp`,
-/// `imds-azure`, or `fallback` when `auto` found no metadata service).
-pub fn resolve(name: &str) -> Result<(Instance, String)> {
+use crate::error::input;
+
+/// The instance a run is charged as, and how it was named: `cli` for a catalog name, `user`
+/// for a machine the user named that the catalog lacks, `imds-aws`, `metadata-gcp`,
+/// `imds-azure`, or `fallback` when `auto` found no metadata service. A user's name is priced
+/// only by `--price` (`priced`); one close to a catalog name is refused unless priced, since
+/// it is more likely a typo than a machine meant to go unpriced.
+pub fn resolve(name: &str, priced: bool) -> Result<(Instance, String)> {
+    if name.trim().is_empty() {
+        return input(
+            "--instance is empty: give a catalog name, `local`, `auto`, or a name for this machine",
+        );
+    }
     if name != "auto" {
-        return Ok((catalog::lookup(name)?, "cli".into()));
+        if let Some(i) = catalog::find(name)? {
+            return Ok((i, "cli".into()));
+        }
+        let close = catalog::close_names(name)?;
+        if !close.is_empty() && !priced {
+            return input(format!(
+                "unknown instance {name:?}; did you mean {}? (`gpubench instances` lists the \
+                 catalog; a machine outside it takes any name, priced with --price USD)",
+                close.join(", ")
+            ));
+        }
+        let hint = if close.is_empty() {
+            String::new()
+        } else {
+            format!(" (close catalog names: {})", close.join(", "))
+        };
+        eprintln!(
+            "instance {name}: not in the catalog{hint}; recorded as a machine of that name, \
+             unpriced unless --price is given"
+        );
+        return Ok((Instance::unpriced(name, "local"), "user".into()));
     }
     match detect::detect(&detect::Endpoints::from_env()) {
         Ok(d) => Ok((from_detected(&d)?, d.source.into())),

@@ -6,7 +6,7 @@
 mod schema;
 mod summary;
 
-pub use schema::{EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, Status};
+pub use schema::{DEFAULT_DIR, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, Status};
 pub use summary::print_summary;
 
 use std::fs::{self, OpenOptions};
@@ -73,7 +73,7 @@ pub fn append<T: Serialize>(path: &Path, row: &T) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// The column list of DESIGN.md, the contract `report` reads, plus the columns schemas 2 and 3 appended.
+    /// The column list of DESIGN.md, the contract `report` reads, plus the columns later schemas appended.
     const CONTRACT: &str = "schema_version,run_id,started_at,status,error,\
         instance,instance_source,provider,region,price_usd_per_hour,price_kind,price_date,\
         backend,device_name,device_kind,driver,\
@@ -86,7 +86,8 @@ mod tests {
         gpubench_version,git_sha,burn_version,os,cpu_model,cpu_cores,mem_gib,\
         instance_gpu,gpu_peak_fp32_tflops,\
         peak_measured_tflops,mfu_measured,n_skipped,compile_cache,artifact,\
-        input_wait_s";
+        input_wait_s,\
+        host_id,missing,flip,instance_gpu_match,val_confusion";
 
     #[test]
     fn runs_header_is_the_contract() {

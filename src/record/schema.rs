@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever `runs.csv` columns change, so `report` can read old files.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 pub const RUNS_FILE: &str = "runs.csv";
+/// Where `run` writes and `report` reads when not told otherwise.
+pub const DEFAULT_DIR: &str = "reports";
 pub const EPOCHS_FILE: &str = "epochs.csv";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +108,16 @@ pub struct RunRow {
     // Schema 4: seconds of `train_s` the training loop waited for its next batch (gathered on
     // a separate thread) and spent handing it to the device: the harness's own overhead.
     pub input_wait_s: Option<f64>,
+    // Schema 5: what else tells configurations apart. A stable id of the machine (hashed
+    // machine-id), so two `local` machines are two; the data options (`--missing` for real
+    // keypoints data, `--flip` for a workload that mirrors); whether the GPU that ran is the
+    // catalog's GPU for the named instance (empty off a GPU or without a catalog GPU); and a
+    // classifier's confusion counts, `true class: counts predicted as each class; ...`.
+    pub host_id: Option<String>,
+    pub missing: Option<String>,
+    pub flip: Option<bool>,
+    pub instance_gpu_match: Option<bool>,
+    pub val_confusion: Option<String>,
 }
 
 /// One row of `epochs.csv`.

@@ -26,6 +26,7 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
         "metric",
         "cost_usd"
     )?;
+    let mut said: Vec<&str> = Vec::new();
     for r in rows {
         let metric = match (&r.val_metric_name, r.val_metric) {
             (Some(n), Some(v)) if n == "accuracy" => format!("{:.1}%", v * 100.0),
@@ -49,15 +50,17 @@ pub fn print_summary(out: &mut impl Write, rows: &[RunRow]) -> io::Result<()> {
             metric,
             r.cost_usd.map_or("-".into(), |c| format!("{c:.5}")),
         )?;
+        // Each reason once: a missing driver is the same for every run of its backend.
         if r.status != Status::Ok
             && let Some(e) = &r.error
         {
-            writeln!(
-                out,
-                "    {}: {}",
-                r.status.as_str(),
-                e.lines().next().unwrap_or_default()
-            )?;
+            let line = e.lines().next().unwrap_or_default();
+            if said.contains(&line) {
+                writeln!(out, "    {}: as above", r.status.as_str())?;
+            } else {
+                writeln!(out, "    {}: {line}", r.status.as_str())?;
+                said.push(line);
+            }
         }
     }
     writeln!(

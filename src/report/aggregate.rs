@@ -1,13 +1,14 @@
-//! From rows to what the report shows: configurations (instance × backend × batch size) with
-//! their repeats reduced to statistics, ranked by time and by cost, the time-vs-cost Pareto
-//! set marked; backend speed ratios; per-epoch curves; the machines.
+//! From rows to what the report shows: configurations (everything that changes a result, see
+//! [`Config`]) with their repeats reduced to statistics, ranked by time and by cost, the
+//! time-vs-cost Pareto set marked; backend speed ratios; per-epoch curves; the machines.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 use super::backends::Backends;
 use super::group::Epochs;
-pub use super::group::{Group, Measure, Point};
-use super::load::Loaded;
+pub use super::group::{Config, Group, Measure, Point};
+use super::load::{Loaded, Pictures};
 use super::stats::{Stat, pareto, ranks};
 use crate::record::{RunRow, Status};
 
@@ -29,6 +30,8 @@ pub struct Report {
     /// Runs whose status is not ok, with their reasons: shown, never dropped.
     pub unfinished: Vec<RunRow>,
     pub read: Read,
+    /// Where the report is written: pictures are linked relative to it.
+    pub out: PathBuf,
 }
 
 /// What was read, for the report's header.
@@ -76,18 +79,16 @@ pub struct Workload {
 }
 
 impl Workload {
-    fn new(runs: Vec<&RunRow>, epochs: &Epochs) -> Self {
-        let mut by_config: BTreeMap<(&str, &str, usize), Vec<&RunRow>> = BTreeMap::new();
+    fn new(runs: Vec<&RunRow>, epochs: &Epochs, pictures: &Pictures) -> Self {
+        let mut by_config: BTreeMap<Config, Vec<&RunRow>> = BTreeMap::new();
         for r in &runs {
-            by_config
-                .entry((&r.instance, &r.backend, r.batch_size))
-                .or_default()
-                .push(r);
+            by_config.entry(Config::of(r)).or_default().push(r);
         }
         let mut groups: Vec<Group> = by_config
             .values()
-            .map(|rs| Group::new(rs, epochs))
+            .map(|rs| Group::new(rs, epochs, pictures))
             .collect();
+        distinguish(&mut groups);
         // Stable: configurations without an epoch time keep their name order, last.
         groups.sort_by(|a, b| match (&a.epoch_s, &b.epoch_s) {
             (Some(x), Some(y)) => x.median.total_cmp(&y.median),
@@ -109,10 +110,8 @@ impl Workload {
             (g.time_rank, g.cost_rank, g.pareto) = (t, c, p);
         }
         let order = |r: &RunRow| {
-            let g = groups.iter().position(|g| {
-                (g.instance.as_str(), g.backend.as_str(), g.batch_size)
-                    == (r.instance.as_str(), r.backend.as_str(), r.batch_size)
-            });
+            let config = Config::of(r);
+            let g = groups.iter().position(|g| g.config == config);
             (g, r.repeat, r.run_id.clone())
         };
         let mut runs: Vec<RunRow> = runs.into_iter().cloned().collect();
@@ -127,6 +126,41 @@ impl Workload {
             runs,
         }
     }
+}
+
+/// Marks in each group the fields that tell it from the other groups of its instance, backend
+/// and batch size, so that their names differ and say why.
+fn distinguish(groups: &mut [Group]) {
+    let configs: Vec<Config> = groups.iter().map(|g| g.config.clone()).collect();
+    for g in groups.iter_mut() {
+        let c = &g.config;
+        let neighbours: Vec<&Config> = configs
+            .iter()
+            .filter(|o| {
+                *o != c
+                    && (&o.instance, &o.backend, o.batch_size)
+                        == (&c.instance, &c.backend, c.batch_size)
+            })
+            .collect();
+        g.distinct = c
+            .details
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, v))| neighbours.iter().any(|o| o.details[*i].1 != *v))
+            .map(|(_, d)| d.clone())
+            .collect();
+    }
+}
+
+/// What tells two machines of one name apart: their CPU, and for `local` or a name of the
+/// user's, the host id.
+type MachineKey<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+
+fn machine(r: &RunRow) -> MachineKey<'_> {
+    let host = (r.provider.as_deref() == Some("local"))
+        .then_some(r.host_id.as_deref())
+        .flatten();
+    (&r.instance, r.cpu_model.as_deref(), host)
 }
 
 fn instance(name: &str, runs: &[&RunRow]) -> Instance {
@@ -164,7 +198,7 @@ fn instance(name: &str, runs: &[&RunRow]) -> Instance {
 }
 
 impl Report {
-    pub fn new(loaded: &Loaded) -> Self {
+    pub fn new(loaded: &Loaded, out: &Path) -> Self {
         let mut epochs: Epochs = HashMap::new();
         for e in &loaded.epochs {
             let k = (
@@ -177,17 +211,17 @@ impl Report {
             epochs.entry(k).or_default().push(e);
         }
         let mut by_workload: BTreeMap<(&str, &str), Vec<&RunRow>> = BTreeMap::new();
-        let mut by_instance: BTreeMap<&str, Vec<&RunRow>> = BTreeMap::new();
+        let mut by_instance: BTreeMap<MachineKey, Vec<&RunRow>> = BTreeMap::new();
         for r in &loaded.runs {
             by_workload
                 .entry((&r.workload, &r.model))
                 .or_default()
                 .push(r);
-            by_instance.entry(&r.instance).or_default().push(r);
+            by_instance.entry(machine(r)).or_default().push(r);
         }
         let mut workloads: Vec<Workload> = by_workload
             .into_values()
-            .map(|runs| Workload::new(runs, &epochs))
+            .map(|runs| Workload::new(runs, &epochs, &loaded.pictures))
             .collect();
         let configs: BTreeSet<String> = workloads
             .iter()
@@ -214,7 +248,10 @@ impl Report {
             .map(|r| format!("gpubench {}, burn {}", r.gpubench_version, r.burn_version))
             .collect();
         Self {
-            instances: by_instance.iter().map(|(n, rs)| instance(n, rs)).collect(),
+            instances: by_instance
+                .iter()
+                .map(|((n, _, _), rs)| instance(n, rs))
+                .collect(),
             workloads,
             unfinished,
             read: Read {
@@ -225,6 +262,7 @@ impl Report {
                 span: starts.clone().min().cloned().zip(starts.max().cloned()),
                 versions: versions.into_iter().collect(),
             },
+            out: out.to_path_buf(),
         }
     }
 }
@@ -293,7 +331,7 @@ mod tests {
             runs_files: 2,
             ..Loaded::default()
         };
-        let r = Report::new(&loaded);
+        let r = Report::new(&loaded, Path::new("."));
         assert_eq!(r.instances.len(), 2);
         assert_eq!(r.unfinished.len(), 1);
         let w = &r.workloads[0];
@@ -352,5 +390,110 @@ mod tests {
             (&b.rows[1].speeds, b.rows[1].gpu_over_cpu),
             (&vec![None, None, Some(10.0)], None)
         );
+    }
+
+    /// The rows of `runs`, all of one instance, backend and batch size, as one report.
+    fn groups_of(runs: Vec<RunRow>) -> Vec<(String, usize)> {
+        let loaded = Loaded {
+            runs,
+            runs_files: 1,
+            ..Loaded::default()
+        };
+        let r = Report::new(&loaded, Path::new("."));
+        r.workloads[0]
+            .groups
+            .iter()
+            .map(|g| (g.label(), g.statuses[0].1))
+            .collect()
+    }
+
+    #[test]
+    fn only_rows_equal_in_everything_that_changes_a_result_are_repeats() {
+        let base = RunRow {
+            provider: Some("local".into()),
+            cpu_model: Some("Intel Xeon".into()),
+            host_id: Some("aaaaaaaaaaaa".into()),
+            ..run("local", "cpu", 0, 1.0, 0.1)
+        };
+        let again = |repeat| RunRow {
+            repeat,
+            ..base.clone()
+        };
+        // Repeats stay one configuration, named as before.
+        assert_eq!(
+            groups_of(vec![again(0), again(1)]),
+            [("local · cpu · bs32".to_string(), 2)]
+        );
+        // Two machines called local: their CPU (and host) tell them apart.
+        let other = RunRow {
+            cpu_model: Some("AMD EPYC".into()),
+            host_id: Some("bbbbbbbbbbbb".into()),
+            ..again(0)
+        };
+        assert_eq!(
+            groups_of(vec![again(0), other]),
+            [
+                (
+                    "local · cpu · bs32 · cpu AMD EPYC · host bbbbbbbbbbbb".to_string(),
+                    1
+                ),
+                (
+                    "local · cpu · bs32 · cpu Intel Xeon · host aaaaaaaaaaaa".to_string(),
+                    1
+                )
+            ]
+        );
+        // Real data masked, and the same file with flipped batches.
+        let mask = RunRow {
+            dataset: Some("kaggle".into()),
+            dataset_sha256: Some("0123".into()),
+            missing: Some("mask".into()),
+            flip: Some(false),
+            ..again(0)
+        };
+        let flip = RunRow {
+            flip: Some(true),
+            ..mask.clone()
+        };
+        let labels: Vec<String> = groups_of(vec![mask, flip])
+            .into_iter()
+            .map(|g| g.0)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "local · cpu · bs32 · flip off",
+                "local · cpu · bs32 · flip on"
+            ]
+        );
+        // On-demand and spot prices of one catalog type: two configurations.
+        let on_demand = RunRow {
+            price_kind: Some("on-demand".into()),
+            price_usd_per_hour: Some(1.006),
+            ..run("g5.xlarge", "cpu", 0, 1.0, 1.006)
+        };
+        let spot = RunRow {
+            price_kind: Some("spot".into()),
+            price_usd_per_hour: Some(0.451),
+            ..on_demand.clone()
+        };
+        let labels: Vec<String> = groups_of(vec![on_demand, spot])
+            .into_iter()
+            .map(|g| g.0)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "g5.xlarge · cpu · bs32 · price on-demand $1.006/h",
+                "g5.xlarge · cpu · bs32 · price spot $0.451/h"
+            ]
+        );
+        // Two hosts of one catalog type are one configuration: the host id is not asked.
+        let host = |id: &str| RunRow {
+            provider: Some("aws".into()),
+            host_id: Some(id.into()),
+            ..run("g5.xlarge", "cpu", 0, 1.0, 1.006)
+        };
+        assert_eq!(groups_of(vec![host("a"), host("b")]).len(), 1);
     }
 }

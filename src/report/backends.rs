@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::group::Group;
+use super::group::{Config, DEVICE, Group, shown};
 
 /// The table of one workload. A ratio above 1 means its numerator is faster.
 #[derive(Debug, PartialEq)]
@@ -17,9 +17,11 @@ pub struct Backends {
     pub rows: Vec<Row>,
 }
 
-/// One instance and batch size.
+/// One instance and batch size (and whatever else tells apart runs of them: the data, its
+/// options, the price).
 #[derive(Debug, PartialEq)]
 pub struct Row {
+    /// The instance, with the fields that tell this row from others of the same instance.
     pub instance: String,
     pub batch_size: usize,
     /// Median images/s of each of [`Backends::names`]; `None` where it did not finish.
@@ -44,13 +46,24 @@ impl Backends {
             Some(first) => on_gpu.iter().skip(1).map(|b| (*b, *first)).collect(),
             None => Vec::new(),
         };
-        let mut by: BTreeMap<(&str, usize), Vec<&Group>> = BTreeMap::new();
+        let mut by: BTreeMap<Config, Vec<&Group>> = BTreeMap::new();
         for g in groups {
-            by.entry((&g.instance, g.batch_size)).or_default().push(g);
+            by.entry(g.config.setting()).or_default().push(g);
         }
         let rows = by
             .into_iter()
-            .map(|((instance, batch_size), gs)| {
+            .map(|(setting, gs)| {
+                let batch_size = setting.batch_size;
+                let mut instance = setting.instance.clone();
+                let mut parts: Vec<&(&str, String)> = Vec::new();
+                for d in gs.iter().flat_map(|g| &g.distinct) {
+                    if d.0 != DEVICE && !parts.contains(&d) {
+                        parts.push(d);
+                    }
+                }
+                for part in parts {
+                    instance += &format!(" · {}", shown(part));
+                }
                 let of = |b: &str| gs.iter().find(|g| g.backend == b).and_then(|g| speed(g));
                 let fastest = |gpu: bool| {
                     gs.iter()
@@ -59,7 +72,7 @@ impl Backends {
                         .max_by(f64::total_cmp)
                 };
                 Row {
-                    instance: instance.to_string(),
+                    instance,
                     batch_size,
                     speeds: names.iter().map(|b| of(b)).collect(),
                     ratios: ratios.iter().map(|(a, b)| ratio(of(a), of(b))).collect(),

@@ -1,18 +1,94 @@
-//! One configuration (instance × backend × batch size) over its repeats: the statistics of the
-//! runs that finished, and per-epoch curves joined from `epochs.csv`.
+//! One configuration over its repeats: the statistics of the runs that finished, and per-epoch
+//! curves joined from `epochs.csv`. A configuration is everything that changes a result, so
+//! only rows equal in all of it are repeats.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
+use super::load::{Pictures, run_id};
 use super::stats::Stat;
 use crate::record::{EpochRow, RunRow, Status};
 
 /// How one measure is read from a row.
 pub type Measure = fn(&RunRow) -> Option<f64>;
 
-/// One configuration: instance × backend × batch size, over its repeats. Statistics are of
-/// the runs with status ok only.
+/// Everything that changes a result. Rows of one workload and model equal in all of it are
+/// repeats; any other difference makes another configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Config {
+    pub instance: String,
+    pub backend: String,
+    pub batch_size: usize,
+    /// The rest as (field, value), always the same fields in the same order: the hardware
+    /// that ran, the data and its options, the epochs, and the price charged.
+    pub details: Vec<(&'static str, String)>,
+}
+
+/// The field of [`Config::details`] that names the device: it differs between backends of one
+/// machine by nature, so comparing backends leaves it out.
+pub const DEVICE: &str = "device";
+
+impl Config {
+    pub fn of(r: &RunRow) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        // Two machines both called `local` (or a name of the user's) are told apart by their
+        // host id; two instances of one catalog type are the same configuration.
+        let host = if r.provider.as_deref() == Some("local") {
+            text(&r.host_id)
+        } else {
+            String::new()
+        };
+        let price = match (&r.price_kind, r.price_usd_per_hour) {
+            (Some(kind), Some(p)) => format!("{kind} ${p}/h"),
+            (None, Some(p)) => format!("${p}/h"),
+            _ => "none".into(),
+        };
+        let flip = match r.flip {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "",
+        };
+        Self {
+            instance: r.instance.clone(),
+            backend: r.backend.clone(),
+            batch_size: r.batch_size,
+            details: vec![
+                (DEVICE, text(&r.device_name)),
+                ("cpu", text(&r.cpu_model)),
+                ("host", host),
+                ("data", text(&r.dataset)),
+                ("dataset", text(&r.dataset_sha256)),
+                ("missing", text(&r.missing)),
+                ("flip", flip.into()),
+                ("epochs", r.epochs.to_string()),
+                ("price", price),
+            ],
+        }
+    }
+
+    /// The configuration without its backend and device: what the backends of one machine
+    /// share when they ran the same job.
+    pub fn setting(&self) -> Self {
+        Self {
+            backend: String::new(),
+            details: self
+                .details
+                .iter()
+                .filter(|(f, _)| *f != DEVICE)
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// One configuration over its repeats. Statistics are of the runs with status ok only.
 #[derive(Debug, Default)]
 pub struct Group {
+    pub config: Config,
+    /// The fields of [`Config::details`] in which this configuration differs from another of
+    /// the same instance, backend and batch size: what its name adds to tell them apart.
+    pub distinct: Vec<(&'static str, String)>,
     pub instance: String,
     pub backend: String,
     pub batch_size: usize,
@@ -42,6 +118,11 @@ pub struct Group {
     pub pareto: bool,
     /// Per epoch, the median over repeats of training loss and validation metric.
     pub curve: Vec<Point>,
+    /// The last finished run's confusion counts: per true class, its name and the counts
+    /// predicted as each class.
+    pub confusion: Option<Vec<(String, Vec<u64>)>>,
+    /// The last finished run's picture, as a path readable from here.
+    pub picture: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,10 +135,19 @@ pub struct Point {
 impl Group {
     /// How the configuration is named in tables and charts.
     pub fn label(&self) -> String {
-        format!(
+        let mut label = format!(
             "{} · {} · bs{}",
             self.instance, self.backend, self.batch_size
-        )
+        );
+        for part in self.differs_by() {
+            label += &format!(" · {part}");
+        }
+        label
+    }
+
+    /// `field value` for each field that tells this configuration from its neighbours.
+    pub fn differs_by(&self) -> Vec<String> {
+        self.distinct.iter().map(shown).collect()
     }
 
     pub fn ok(&self) -> usize {
@@ -68,7 +158,7 @@ impl Group {
             .sum()
     }
 
-    pub(super) fn new(runs: &[&RunRow], epochs: &Epochs) -> Self {
+    pub(super) fn new(runs: &[&RunRow], epochs: &Epochs, pictures: &Pictures) -> Self {
         let first = runs[0];
         let ok: Vec<&RunRow> = runs
             .iter()
@@ -83,7 +173,9 @@ impl Group {
                 None => statuses.push((r.status, 1)),
             }
         }
+        let last = ok.iter().max_by(|a, b| a.started_at.cmp(&b.started_at));
         Self {
+            config: Config::of(first),
             instance: first.instance.clone(),
             backend: first.backend.clone(),
             batch_size: first.batch_size,
@@ -103,9 +195,43 @@ impl Group {
             mfu_measured: stat(|r| r.mfu_measured),
             metric: stat(|r| r.val_metric),
             curve: curve(ok.iter().filter_map(|r| epochs.get(&key(r)))),
+            confusion: last.and_then(|r| parse_confusion(r.val_confusion.as_deref()?)),
+            picture: ok
+                .iter()
+                .filter(|r| pictures.contains_key(&run_id(r)))
+                .max_by(|a, b| a.started_at.cmp(&b.started_at))
+                .and_then(|r| pictures.get(&run_id(r)).cloned()),
             ..Self::default()
         }
     }
+}
+
+/// One field of [`Config::details`] as a name shows it: `missing drop`, `host –` when empty.
+pub fn shown((field, value): &(&'static str, String)) -> String {
+    match (*field, value.as_str()) {
+        (_, "") => format!("{field} –"),
+        // Eight hex digits tell datasets apart; the column has all sixteen.
+        ("dataset", v) => format!("{field} {}", &v[..v.len().min(8)]),
+        (_, v) => format!("{field} {v}"),
+    }
+}
+
+/// `val_confusion` (`noface: 40 3; face: 5 52`) as (true class, counts per predicted class);
+/// `None` for a value that is not square.
+pub fn parse_confusion(text: &str) -> Option<Vec<(String, Vec<u64>)>> {
+    let rows: Vec<(String, Vec<u64>)> = text
+        .split(';')
+        .map(|row| {
+            let (name, counts) = row.split_once(':')?;
+            let counts: Option<Vec<u64>> =
+                counts.split_whitespace().map(|n| n.parse().ok()).collect();
+            Some((name.trim().to_string(), counts?))
+        })
+        .collect::<Option<_>>()?;
+    rows.iter()
+        .all(|(_, c)| c.len() == rows.len())
+        .then_some(rows)
+        .filter(|r| !r.is_empty())
 }
 
 /// What joins an epoch row to its run: (run_id, workload, backend, batch_size, repeat).
@@ -131,4 +257,23 @@ fn curve<'a>(runs: impl Iterator<Item = &'a Vec<&'a EpochRow>>) -> Vec<Point> {
             val_metric: Stat::of(es.iter().filter_map(|e| e.val_metric)).map(|s| s.median),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confusion_counts_read_back_and_odd_ones_are_left_out() {
+        assert_eq!(
+            parse_confusion("noface: 40 3; face: 5 52"),
+            Some(vec![
+                ("noface".to_string(), vec![40, 3]),
+                ("face".to_string(), vec![5, 52])
+            ])
+        );
+        assert_eq!(parse_confusion("a: 1 2"), None);
+        assert_eq!(parse_confusion("a: x"), None);
+        assert_eq!(parse_confusion(""), None);
+    }
 }

@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::Exporter;
 use super::aggregate::Report;
 use super::charts::{self, Chart};
+use super::pictures;
 use super::tables::{self, Table};
 
 pub struct Html;
@@ -27,6 +28,7 @@ th{background:#eee}
 figure{margin:1.2em 0;background:#fff;border:1px solid #ddd;padding:10px}
 figcaption{font-weight:600;margin-bottom:6px}
 figure svg{display:block;width:100%;height:auto}
+figure img{display:block;max-width:min(100%,640px);height:auto}
 details{margin:1em 0}
 summary{cursor:pointer;font-weight:600}";
 
@@ -45,6 +47,7 @@ impl Exporter for Html {
             escape(&tables::provenance(r))
         );
         table(&mut s, &tables::instances(r))?;
+        let mut embedded = 0;
         for w in &r.workloads {
             let id = slug(&format!("{}-{}", w.workload, w.model));
             writeln!(
@@ -54,9 +57,13 @@ impl Exporter for Html {
                 escape(&w.model)
             )?;
             table(&mut s, &tables::results(w))?;
+            if let Some(t) = tables::confusion(w) {
+                table(&mut s, &t)?;
+            }
             for chart in charts::charts(w)? {
                 figure(&mut s, &id, &chart)?;
             }
+            predictions(&mut s, &id, w, &mut embedded)?;
             table(&mut s, &tables::ranking(w))?;
             table(&mut s, &tables::backends(w))?;
             if let Some(t) = tables::spread_table(w) {
@@ -113,6 +120,46 @@ fn figure(s: &mut String, section: &str, c: &Chart) -> Result<()> {
         s.push_str(svg);
     }
     writeln!(s, "<p class=\"note\">{}</p>\n</figure>", escape(&c.note))?;
+    Ok(())
+}
+
+/// The embedded pictures of all sections together stay under this, so the page stays light.
+const MAX_EMBEDDED: usize = 8 << 20;
+
+/// The picture of each configuration's last run, embedded; `embedded` counts the bytes so far.
+fn predictions(
+    s: &mut String,
+    section: &str,
+    w: &super::aggregate::Workload,
+    embedded: &mut usize,
+) -> Result<()> {
+    let with: Vec<_> = w.groups.iter().filter(|g| g.picture.is_some()).collect();
+    if with.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        s,
+        "<h3 id=\"{section}-predictions\">Predictions on validation images (last run of each configuration)</h3>"
+    )?;
+    for g in with {
+        let path = g.picture.as_deref().expect("filtered");
+        let label = escape(&g.label());
+        writeln!(s, "<figure class=\"picture\">\n<figcaption>{label}</figcaption>")?;
+        match pictures::data_uri(path) {
+            Ok(uri) if *embedded + uri.len() <= MAX_EMBEDDED => {
+                *embedded += uri.len();
+                writeln!(s, "<img src=\"{uri}\" alt=\"predictions of {label}\">")?;
+            }
+            Ok(_) => writeln!(
+                s,
+                "<p class=\"note\">Not embedded (the page holds {} MiB of pictures already): {}</p>",
+                MAX_EMBEDDED >> 20,
+                escape(&path.display().to_string())
+            )?,
+            Err(why) => writeln!(s, "<p class=\"note\">No picture: {}</p>", escape(&why))?,
+        }
+        writeln!(s, "</figure>")?;
+    }
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! instances: every row is checked, and the first bad one refuses the whole report with
 //! `PATH:LINE: what is wrong`, so a report never silently leaves a run out.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -11,16 +11,36 @@ use csv::StringRecord;
 use serde::de::DeserializeOwned;
 
 use crate::error::{InputError, input};
-use crate::record::{EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, header};
+use crate::record::{
+    DEFAULT_DIR, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, header,
+};
 
 /// How many columns `runs.csv` had at each schema_version (index 0 is version 1); columns are
 /// only ever appended. Its length is the schema version, so a bump cannot forget the reader.
-const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61];
+const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61, 66];
+
+/// A run's key: (run_id, workload, backend, batch_size, repeat).
+pub type RunId = (String, String, String, usize, usize);
+
+/// The picture each run wrote (its `artifact`), as a path readable from here.
+pub type Pictures = HashMap<RunId, PathBuf>;
+
+pub fn run_id(r: &RunRow) -> RunId {
+    (
+        r.run_id.clone(),
+        r.workload.clone(),
+        r.backend.clone(),
+        r.batch_size,
+        r.repeat,
+    )
+}
 
 /// Every row read, each run and epoch once.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub runs: Vec<RunRow>,
+    /// Rows name their pictures relative to their runs.csv; these are the paths from here.
+    pub pictures: Pictures,
     pub epochs: Vec<EpochRow>,
     pub runs_files: usize,
     pub epochs_files: usize,
@@ -30,7 +50,8 @@ pub struct Loaded {
 }
 
 /// Reads every `runs.csv` and `epochs.csv` in `inputs`: a directory is searched recursively
-/// for files of those names; a file is taken as is, its kind told by its header.
+/// for files of those names; a file is taken as is, its kind told by its header. No inputs
+/// means the two files `run` writes by default, and nothing in the folders below them.
 pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
     let mut loaded = Loaded::default();
     let mut seen_runs = HashSet::new();
@@ -44,15 +65,13 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
         }
         if headers.iter().any(|h| h == "schema_version") {
             loaded.runs_files += 1;
+            let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
             for row in read_runs(&path, &mut reader, &headers)? {
-                let key = (
-                    row.run_id.clone(),
-                    row.workload.clone(),
-                    row.backend.clone(),
-                    row.batch_size,
-                    row.repeat,
-                );
-                if seen_runs.insert(key) {
+                let key = run_id(&row);
+                if seen_runs.insert(key.clone()) {
+                    if let Some(a) = &row.artifact {
+                        loaded.pictures.insert(key, dir.join(a));
+                    }
                     loaded.runs.push(row);
                 } else {
                     loaded.duplicate_runs += 1;
@@ -100,6 +119,22 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
 
 /// The files named by `inputs`, each once, in a stable order.
 fn find(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if inputs.is_empty() {
+        let dir = Path::new(DEFAULT_DIR);
+        let files: Vec<PathBuf> = [RUNS_FILE, EPOCHS_FILE]
+            .iter()
+            .map(|f| dir.join(f))
+            .filter(|p| p.is_file())
+            .collect();
+        if files.is_empty() {
+            return input(format!(
+                "no {} here: `gpubench run` writes it (into {DEFAULT_DIR}/ by default), or pass \
+                 --in DIR_OR_CSV (a folder is searched recursively)",
+                dir.join(RUNS_FILE).display()
+            ));
+        }
+        return Ok(files);
+    }
     let mut files = Vec::new();
     for path in inputs {
         let meta =
@@ -367,8 +402,8 @@ mod tests {
     #[test]
     fn bad_files_are_refused_with_file_and_line() {
         refused(
-            &row(5, 61, &[]),
-            ":2: schema_version 5 was written by a newer gpubench",
+            &row(6, 66, &[]),
+            ":2: schema_version 6 was written by a newer gpubench",
         );
         refused(&row(0, 60, &[]), ":2: schema_version \"0\"");
         refused(

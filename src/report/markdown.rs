@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::Exporter;
 use super::aggregate::Report;
+use super::pictures;
 use super::tables::{self, Table};
 
 pub struct Markdown;
@@ -21,6 +22,19 @@ impl Exporter for Markdown {
         for w in &r.workloads {
             writeln!(s, "## {} · {}\n", w.workload, w.model)?;
             table(&mut s, &tables::results(w))?;
+            if let Some(t) = tables::confusion(w) {
+                table(&mut s, &t)?;
+            }
+            let with: Vec<_> = w.groups.iter().filter(|g| g.picture.is_some()).collect();
+            if !with.is_empty() {
+                writeln!(s, "### Predictions on validation images (last run of each configuration)\n")?;
+                for g in with {
+                    let path = pictures::link(&r.out, g.picture.as_deref().expect("filtered"));
+                    let target = path.display().to_string().replace(' ', "%20");
+                    let label = cell(&g.label());
+                    writeln!(s, "{label}:\n\n![predictions of {label}]({target})\n")?;
+                }
+            }
             table(&mut s, &tables::ranking(w))?;
             table(&mut s, &tables::backends(w))?;
             if let Some(t) = tables::spread_table(w) {

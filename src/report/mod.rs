@@ -9,6 +9,7 @@ mod charts;
 mod format;
 mod group;
 mod load;
+mod pictures;
 mod stats;
 mod tables;
 
@@ -21,7 +22,8 @@ use anyhow::{Context, Result};
 use aggregate::Report;
 
 pub struct Options {
-    /// Directories (searched recursively) and CSV files.
+    /// Directories (searched recursively) and CSV files; none means the `runs.csv` and
+    /// `epochs.csv` that `run` writes by default, and not the folders below them.
     pub inputs: Vec<PathBuf>,
     /// Where report.md and report.html go; created if absent.
     pub out: PathBuf,
@@ -52,7 +54,7 @@ exporters! {
 /// and wrote.
 pub fn run(opts: &Options, out: &mut impl Write) -> Result<()> {
     let loaded = load::load(&opts.inputs)?;
-    let report = Report::new(&loaded);
+    let report = Report::new(&loaded, &opts.out);
     let rendered = EXPORTERS
         .iter()
         .map(|e| Ok((e.file_name(), e.render(&report)?)))

@@ -8,8 +8,11 @@ use super::format::{
 
 /// What the symbols and columns mean, printed under the tables.
 pub const NOTES: &[&str] = &[
-    "Each row is a configuration (instance × backend × batch size); its numbers are the \
-     median over the repeats that finished (status ok).",
+    "Each row is a configuration: instance, backend and batch size, and everything else that \
+     changes a result (device, CPU, a local machine's host id, the data and its options, \
+     epochs, the price charged). Only runs equal in all of it are repeats; where two rows share \
+     instance, backend and batch size, \"differs by\" names the fields that tell them apart. \
+     Numbers are the median over the repeats that finished (status ok).",
     "init = device init + model init + warm-up (the first step: kernel compilation and \
      autotuning); epoch = median of a run's steady epochs (2..N).",
     "$/epoch and $/run price the measured time at the instance's hourly price; mfu is achieved \
@@ -42,18 +45,42 @@ impl Table {
 }
 
 const TEXT: &[&str] = &[
-    "run", "instance", "backend", "status", "reason", "workload", "provider", "GPU", "devices",
-    "CPU", "price", "fastest", "cheapest", "Pareto",
+    "run",
+    "instance",
+    "backend",
+    "status",
+    "reason",
+    "workload",
+    "provider",
+    "GPU",
+    "devices",
+    "CPU",
+    "price",
+    "fastest",
+    "cheapest",
+    "Pareto",
+    "differs by",
+    "configuration",
+    "true class",
 ];
 
 /// The report's title: which machines it covers.
 pub fn title(r: &Report) -> String {
-    let names: Vec<&str> = r.instances.iter().map(|i| i.name.as_str()).collect();
+    let mut names: Vec<&str> = r.instances.iter().map(|i| i.name.as_str()).collect();
+    names.dedup();
+    // Machines of one name (two `local` hosts) are told apart in the Instances table.
+    let more = match r.instances.len() {
+        m if m > names.len() => format!(" on {m} machines"),
+        _ => String::new(),
+    };
     match names.len() {
-        1 => format!("gpubench report: {}", names[0]),
-        n if n <= 6 => format!("gpubench report: {n} instances ({})", names.join(", ")),
+        1 => format!("gpubench report: {}{more}", names[0]),
+        n if n <= 6 => format!(
+            "gpubench report: {n} instances ({}){more}",
+            names.join(", ")
+        ),
         n => format!(
-            "gpubench report: {n} instances ({}, …)",
+            "gpubench report: {n} instances ({}, …){more}",
             names[..5].join(", ")
         ),
     }
@@ -165,6 +192,7 @@ pub fn results(w: &Workload) -> Table {
             "time #",
             "cost #",
             "Pareto",
+            "differs by",
         ],
     );
     let m = w.metric_name.as_deref();
@@ -187,6 +215,7 @@ pub fn results(w: &Workload) -> Table {
             g.time_rank.map_or(NONE.into(), |r| r.to_string()),
             g.cost_rank.map_or(NONE.into(), |r| r.to_string()),
             if g.pareto { "★" } else { "" }.into(),
+            g.differs_by().join("; "),
         ]);
     }
     t
@@ -259,6 +288,7 @@ pub fn spread_table(w: &Workload) -> Option<Table> {
             "epoch s",
             "images/s",
             "$/run",
+            "differs by",
         ],
     );
     for g in w.groups.iter().filter(|g| g.ok() > 1) {
@@ -272,9 +302,43 @@ pub fn spread_table(w: &Workload) -> Option<Table> {
             spread(&g.epoch_s, num),
             spread(&g.images_per_s, rate),
             spread(&g.cost_usd, usd),
+            g.differs_by().join("; "),
         ]);
     }
     (!t.rows.is_empty()).then_some(t)
+}
+
+/// A classifier's confusion counts, from the last finished run of each configuration: per
+/// true class, how many validation images were predicted as each class, and its recall.
+pub fn confusion(w: &Workload) -> Option<Table> {
+    let classes: Vec<&str> = w
+        .groups
+        .iter()
+        .find_map(|g| g.confusion.as_ref())?
+        .iter()
+        .map(|(c, _)| c.as_str())
+        .collect();
+    let mut columns = vec!["configuration".to_string(), "true class".to_string()];
+    columns.extend(classes.iter().map(|c| format!("predicted {c}")));
+    columns.push("recall".into());
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut t = Table::new(
+        "Confusion (validation, last run of each configuration)",
+        &columns,
+    );
+    for g in &w.groups {
+        let Some(rows) = &g.confusion else { continue };
+        for (i, (class, counts)) in rows.iter().enumerate() {
+            let total: u64 = counts.iter().sum();
+            let recall =
+                (total > 0).then(|| counts.get(i).copied().unwrap_or(0) as f64 / total as f64);
+            let mut row = vec![g.label(), class.clone()];
+            row.extend(counts.iter().map(u64::to_string));
+            row.push(opt(recall, pct));
+            t.rows.push(row);
+        }
+    }
+    Some(t)
 }
 
 /// Every run's phases: the timeline of each worker, finished or not.

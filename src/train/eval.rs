@@ -9,7 +9,8 @@ use crate::workload::{Dataset, EvalSums, Sample, Workload};
 
 /// Validation pass on the inference model. The last batch is padded to full size (shapes stay
 /// fixed) and the padding is left out of the sums. Also returns the first images with their
-/// predictions, for [`Workload::draw`].
+/// predictions, for [`Workload::draw`], and a classifier's confusion counts (row-major, true
+/// class by predicted class).
 pub(super) fn evaluate<B: LayerOps, W: Workload>(
     w: &W,
     model: &W::Model<B>,
@@ -17,8 +18,10 @@ pub(super) fn evaluate<B: LayerOps, W: Workload>(
     val_idx: &[usize],
     b: usize,
     device: &B::Device,
-) -> Result<(EvalSums, Sample)> {
+) -> Result<(EvalSums, Sample, Option<Vec<u64>>)> {
     let t = w.target_len();
+    let k = w.classes().len();
+    let mut confusion = (k > 0).then(|| vec![0u64; k * k]);
     let mut sums = EvalSums::default();
     let mut sample = Sample::default();
     for chunk in val_idx.chunks(b) {
@@ -33,6 +36,17 @@ pub(super) fn evaluate<B: LayerOps, W: Workload>(
         let real = chunk.len();
         let host = HostBatch::gather(w, data, chunk);
         sums.add(w.eval(&pred[..real * per_image], &host.y, &host.mask));
+        if let Some(counts) = &mut confusion {
+            let rows = pred[..real * per_image].chunks_exact(per_image);
+            for (out, y) in rows.zip(host.y.chunks_exact(t)) {
+                if let Some((truth, predicted)) = w.classify(out, y)
+                    && truth < k
+                    && predicted < k
+                {
+                    counts[truth * k + predicted] += 1;
+                }
+            }
+        }
         if sample.n == 0 {
             let n = real.min(SAMPLE_IMAGES);
             let [c, h, wd] = w.input_shape();
@@ -45,5 +59,5 @@ pub(super) fn evaluate<B: LayerOps, W: Workload>(
             };
         }
     }
-    Ok((sums, sample))
+    Ok((sums, sample, confusion))
 }

@@ -13,6 +13,7 @@ mod steps;
 
 pub use input::{HostBatch, batch};
 pub use phase::{Phases, Stopwatch};
+pub use progress::spinner;
 pub use steps::{step, train};
 
 use std::path::PathBuf;
@@ -85,6 +86,10 @@ pub struct Outcome {
     pub val_loss: Option<f64>,
     pub val_metric_name: &'static str,
     pub val_metric: Option<f64>,
+    /// A classifier's class names and its last validation's confusion counts (true class by
+    /// predicted class, row-major).
+    pub classes: &'static [&'static str],
+    pub confusion: Option<Vec<u64>>,
     /// The picture drawn after training, if the workload draws one.
     pub artifact: Option<PathBuf>,
 }
@@ -112,6 +117,8 @@ impl Outcome {
             val_loss: None,
             val_metric_name: w.metric_name,
             val_metric: None,
+            classes: w.classes,
+            confusion: None,
             artifact: None,
         }
     }

@@ -14,7 +14,7 @@ use super::eval::evaluate;
 use super::input::{prefetch, split};
 use super::interrupt;
 use super::phase::read;
-use super::progress::progress;
+use super::progress::{count_steps, progress};
 use super::{EpochStats, Job, LEARNING_RATE, Outcome, Stopwatch, optimizer};
 use crate::ops::TrainBackend;
 use crate::record::Status;
@@ -50,6 +50,7 @@ where
     W: Workload,
     W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
 {
+    let bar = progress(job);
     // Device init: the backend starts lazily, so make it run (and read back) one small product
     // whose value is known, through the backend's own kernel.
     known_product::<B>(device)?;
@@ -57,6 +58,7 @@ where
     if stopped(out, "after device init") {
         return Ok(());
     }
+    bar.set_message(format!("{} loading data", job.label));
 
     let data = job.data.load(&w, job.seed)?;
     let n = data.len(w.target_len());
@@ -78,6 +80,7 @@ where
         return Ok(());
     }
 
+    bar.set_message(format!("{} model init", job.label));
     B::seed(device, job.seed);
     let mut model = w.init::<B>(device);
     model.visit(&mut Materialize); // burn initialises parameters lazily; do it inside this phase
@@ -90,7 +93,7 @@ where
 
     let b = job.batch_size;
     let steps = train_idx.len() / b; // the last partial batch is dropped: shapes never change
-    let bar = progress(job, steps);
+    count_steps(&bar, job, steps);
     let (mut train_s, mut eval_s) = (0.0, 0.0);
     for epoch in 1..=job.epochs {
         let mut order = train_idx.clone();
@@ -146,7 +149,6 @@ where
                 out,
                 &format!("in epoch {epoch} after {done} of {steps} steps"),
             );
-            bar.finish_and_clear();
             return Ok(());
         }
         let train_loss =
@@ -167,11 +169,11 @@ where
                 train_loss,
                 val_metric: None,
             });
-            bar.finish_and_clear();
             return Ok(());
         }
 
-        let (sums, sample) =
+        bar.set_message(format!("{} epoch {epoch}: evaluating", job.label));
+        let (sums, sample, confusion) =
             evaluate::<B::InnerBackend, W>(&w, &model.valid(), &data, &val_idx, b, device)?;
         eval_s += sw.lap()?;
         if epoch == job.epochs
@@ -184,6 +186,7 @@ where
         out.phases.eval_s = Some(eval_s);
         out.val_loss = Some(sums.loss_sum / sums.loss_count);
         out.val_metric = Some(w.metric(&sums));
+        out.confusion = confusion;
         out.epochs.push(EpochStats {
             epoch,
             seconds: epoch_s,
@@ -192,7 +195,6 @@ where
         });
         bar.set_message(format!("{} epoch {epoch}: loss {train_loss:.4}", job.label));
     }
-    bar.finish_and_clear();
     Ok(())
 }
 

@@ -33,6 +33,15 @@ pub enum DataSource {
     Files { path: PathBuf, options: ReadOptions },
 }
 
+/// A real-data option of `run` that only some readers honour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOption {
+    /// `--missing`: what to do with rows that lack some targets.
+    Missing,
+    /// `--skip-bad`: skip undecodable images.
+    SkipBad,
+}
+
 /// How readers treat what they find in real data files.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ReadOptions {
@@ -88,7 +97,9 @@ pub struct Info {
     pub flops_per_image: u64,
     pub largest_activation: u64,
     pub data_flag: Option<DataFlag>,
+    pub read_options: &'static [ReadOption],
     pub flips: bool,
+    pub classes: &'static [&'static str],
 }
 
 impl Info {
@@ -100,7 +111,9 @@ impl Info {
             flops_per_image: w.flops_per_image(),
             largest_activation: w.largest_activation(),
             data_flag: w.data_flag(),
+            read_options: w.read_options(),
             flips: w.flips(),
+            classes: w.classes(),
         }
     }
 }
@@ -166,6 +179,16 @@ pub trait Workload: Copy + Send + Sync + 'static {
     fn eval(&self, out: &[f32], y: &[f32], mask: &[f32]) -> EvalSums;
     /// The reported metric from its sums (e.g. RMSE in pixels, accuracy).
     fn metric(&self, sums: &EvalSums) -> f64;
+    /// A classifier's class names, indexed by label, for its confusion counts; empty for a
+    /// workload that does not classify.
+    fn classes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The (true, predicted) class of one validation image from its outputs and target row;
+    /// `None` for a workload without [`Workload::classes`].
+    fn classify(&self, _out: &[f32], _y: &[f32]) -> Option<(usize, usize)> {
+        None
+    }
     /// A deterministic dataset of the real shapes with a signal the model can learn.
     fn synthetic(&self, n: usize, seed: u64) -> Dataset;
     /// The option that names this workload's real data; `None` for a workload without a reader.
@@ -180,6 +203,10 @@ pub trait Workload: Copy + Send + Sync + 'static {
             path.display(),
             self.name()
         ))
+    }
+    /// The options of [`ReadOptions`] that [`Workload::read`] honours.
+    fn read_options(&self) -> &'static [ReadOption] {
+        &[]
     }
     /// Whether [`Workload::augment`] mirrors images when the run asks for it (`--flip`).
     fn flips(&self) -> bool {

@@ -55,8 +55,9 @@ impl fmt::Display for Summary {
 }
 
 /// Writes `rows` keypoint rows and ⌈rows/2⌉ (2..=500) turtle crops per class and raw images
-/// under `dir`.
-pub fn write(dir: &Path, rows: usize, seed: u64) -> Result<Summary> {
+/// under `dir`, which must be absent or empty: old images left beside new ones would be
+/// trained on too. With `force`, what an earlier `data synth` wrote there is removed first.
+pub fn write(dir: &Path, rows: usize, seed: u64, force: bool) -> Result<Summary> {
     if rows == 0 {
         return input("data synth needs at least 1 row");
     }
@@ -64,6 +65,43 @@ pub fn write(dir: &Path, rows: usize, seed: u64) -> Result<Summary> {
     let keypoints = dir.join(KEYPOINTS_FILE);
     let crops = dir.join(CROPS_DIR);
     let raw = dir.join(RAW_DIR);
+    if dir.exists() && !dir.is_dir() {
+        return input(format!("--out {}: a file, not a folder", dir.display()));
+    }
+    if force {
+        for old in [&crops, &raw] {
+            if old.exists() {
+                fs::remove_dir_all(old).with_context(|| format!("removing {}", old.display()))?;
+            }
+        }
+        if keypoints.exists() {
+            fs::remove_file(&keypoints)
+                .with_context(|| format!("removing {}", keypoints.display()))?;
+        }
+    }
+    let mut left =
+        fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>());
+    if let Ok(names) = &mut left
+        && !names.is_empty()
+    {
+        names.sort();
+        let names: Vec<String> = names
+            .iter()
+            .take(3)
+            .map(|n| n.to_string_lossy().into())
+            .collect();
+        let hint = if force {
+            "; --force removes only what data synth writes"
+        } else {
+            "; choose an empty folder, or --force to replace what an earlier data synth wrote"
+        };
+        return input(format!(
+            "--out {} is not empty (it holds {}{}){hint}",
+            dir.display(),
+            names.join(", "),
+            if names.len() == 3 { ", …" } else { "" }
+        ));
+    }
     for sub in [
         crops.join("face"),
         crops.join("noface"),

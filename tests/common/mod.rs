@@ -4,17 +4,32 @@
 
 pub mod fleet;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use gpubench::record::{EpochRow, RunRow};
 
 /// Runs `gpubench` with `args`; stdout and stderr are captured.
 pub fn gpubench(args: &[&str]) -> Output {
+    gpubench_in(Path::new("."), args)
+}
+
+/// Runs `gpubench` with `args` in the folder `dir`, as a user in a fresh checkout would.
+pub fn gpubench_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gpubench"))
         .args(args)
+        .current_dir(dir)
         .output()
         .expect("the gpubench binary runs")
+}
+
+/// The first of Debian's `chromium` or Ubuntu's `chromium-browser` on PATH.
+pub fn chromium() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|p| p.is_file())
+        .expect("chromium is not on PATH: run scripts/test.sh, which installs Debian's chromium package")
 }
 
 pub fn text(out: &Output) -> String {

@@ -129,7 +129,8 @@ pub fn charts(w: &Workload) -> Result<Vec<Chart>> {
             "phases",
             "Where each run's time went (per-worker timeline)",
             timeline(w)?,
-            "One bar per run, its phases in the order they happen; the number is their total.",
+            "One bar per run, its phases in the order they happen; the number is their total. \
+             Each backend has its own panel and time scale.",
             "No run measured a phase.",
         ),
         chart(

@@ -92,7 +92,9 @@ pub(super) fn run_labels(runs: &[&RunRow]) -> Vec<String> {
         .collect()
 }
 
-/// One stacked bar of phases per run: a timeline of each worker from start to finish.
+/// One stacked bar of phases per run: a timeline of each worker from start to finish. Each
+/// backend gets its own panel and scale, since a software-Vulkan run can take 100 times as
+/// long as a cpu run and would flatten its bars to nothing.
 pub(super) fn timeline(w: &Workload) -> Result<Option<String>> {
     let runs: Vec<&RunRow> = w
         .runs
@@ -102,43 +104,63 @@ pub(super) fn timeline(w: &Workload) -> Result<Option<String>> {
     if runs.is_empty() {
         return Ok(None);
     }
-    let n = runs.len();
-    let labels = run_labels(&runs);
-    let total = |r: &RunRow| PHASES.iter().filter_map(|(_, f)| f(r)).sum::<f64>();
-    let top = runs.iter().map(|r| total(r)).fold(0.0, f64::max);
-    let x_max = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let mut backends: Vec<&str> = Vec::new();
+    for r in &runs {
+        if !backends.contains(&r.backend.as_str()) {
+            backends.push(&r.backend);
+        }
+    }
+    let panels: Vec<Vec<&RunRow>> = backends
+        .iter()
+        .map(|b| runs.iter().copied().filter(|r| r.backend == *b).collect())
+        .collect();
+    let height = |n: usize| 70 + ROW * n as u32;
     let entries: Vec<(String, RGBColor)> = PHASES
         .iter()
         .zip(PHASE_COLOURS)
         .map(|((name, _), c)| (name.to_string(), c))
         .collect();
-    svg(
-        (70 + ROW * n as u32).max(legend_height(entries.len())),
-        |root| {
-            // The phase legend is short: give the bars most of the width.
-            let (plot, side) = root.split_horizontally(WIDTH - 160);
-            let mut chart = bar_axes(
-                &plot,
-                &labels,
-                x_max,
-                "seconds since the run started",
-                &|v| tick(*v),
-            )?;
-            for (row, r) in runs.iter().enumerate() {
-                let mut start = 0.0;
-                for ((_, phase), c) in PHASES.iter().zip(PHASE_COLOURS) {
-                    if let Some(d) = phase(r) {
-                        chart.draw_series([bar(row, n, start, start + d, c)])?;
-                        start += d;
-                    }
-                }
-                let x = start + x_max * 0.01;
-                chart.draw_series([beside(row, n, x, format!("{} s", num(start)))])?;
-            }
-            legend(&side, &entries)
-        },
-    )
+    let total_height: u32 = panels.iter().map(|p| height(p.len())).sum();
+    svg(total_height.max(legend_height(entries.len())), |root| {
+        // The phase legend is short: give the bars most of the width.
+        let (plots, side) = root.split_horizontally(WIDTH - 160);
+        let mut rest = plots;
+        for (backend, runs) in backends.iter().zip(&panels) {
+            let (panel, below) = rest.split_vertically(height(runs.len()));
+            rest = below;
+            phase_bars(&panel, backend, runs)?;
+        }
+        legend(&side, &entries)
+    })
     .map(Some)
+}
+
+/// The panel of one backend's runs in [`timeline`], on its own time scale.
+fn phase_bars(area: &Area, backend: &str, runs: &[&RunRow]) -> Result<()> {
+    let n = runs.len();
+    let labels = run_labels(runs);
+    let total = |r: &RunRow| PHASES.iter().filter_map(|(_, f)| f(r)).sum::<f64>();
+    let top = runs.iter().map(|r| total(r)).fold(0.0, f64::max);
+    let x_max = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let mut chart = bar_axes(
+        area,
+        &labels,
+        x_max,
+        &format!("{backend}: seconds since the run started"),
+        &|v| tick(*v),
+    )?;
+    for (row, r) in runs.iter().enumerate() {
+        let mut start = 0.0;
+        for ((_, phase), c) in PHASES.iter().zip(PHASE_COLOURS) {
+            if let Some(d) = phase(r) {
+                chart.draw_series([bar(row, n, start, start + d, c)])?;
+                start += d;
+            }
+        }
+        let x = start + x_max * 0.01;
+        chart.draw_series([beside(row, n, x, format!("{} s", num(start)))])?;
+    }
+    Ok(())
 }
 
 /// One line per configuration of `value` per epoch, times `scale`.

@@ -86,6 +86,17 @@ pub enum Missing {
     Ffill,
 }
 
+impl Missing {
+    /// The name `--missing` takes and the `missing` column records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Missing::Mask => "mask",
+            Missing::Drop => "drop",
+            Missing::Ffill => "ffill",
+        }
+    }
+}
+
 const CHUNK: usize = 16 << 20;
 
 /// Reads `training.csv` into normalised pixels (p/255) and targets ((c − 48)/48), kind `kaggle`.

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 
 use super::synthetic::{add_blob, rng};
 use super::{
-    DataFlag, Dataset, EvalSums, OnBackend, ReadOptions, Sample, Workload, conv_macs,
+    DataFlag, Dataset, EvalSums, OnBackend, ReadOption, ReadOptions, Sample, Workload, conv_macs,
 };
 use crate::ops::{LayerOps, TrainBackend, conv_relu_pool, dense};
 use kaggle::SIDE;
@@ -158,6 +158,10 @@ impl Workload for Keypoints {
 
     fn read(&self, path: &Path, options: &ReadOptions, _seed: u64) -> Result<Dataset> {
         kaggle::load(path, options.missing)
+    }
+
+    fn read_options(&self) -> &'static [ReadOption] {
+        &[ReadOption::Missing]
     }
 
     fn flips(&self) -> bool {

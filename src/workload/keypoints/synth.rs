@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn csv_round_trips_exactly_and_is_deterministic() {
         let dir = tempfile::tempdir().unwrap();
-        let s = synth::write(dir.path(), 20, 7).unwrap();
+        let s = synth::write(dir.path(), 20, 7, false).unwrap();
         let d = kaggle::load(&s.keypoints, kaggle::Missing::Mask).unwrap();
         assert_eq!(d.len(TARGETS), 20);
         for i in 0..20 {

@@ -460,7 +460,7 @@ mod tests {
     #[test]
     fn corrupt_images_fail_or_are_skipped_and_counted() {
         let dir = tempfile::tempdir().unwrap();
-        let s = synth::write(dir.path(), 8, 1).unwrap();
+        let s = synth::write(dir.path(), 8, 1, false).unwrap();
         let bad = s.crops.join("noface/noface_0002.png");
         fs::write(&bad, b"not a png").unwrap();
         has(
@@ -479,7 +479,7 @@ mod tests {
     #[test]
     fn crops_of_another_size_or_an_empty_class_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let s = synth::write(dir.path(), 4, 1).unwrap();
+        let s = synth::write(dir.path(), 4, 1, false).unwrap();
         RgbImage::new(200, 150)
             .save(s.crops.join("face/big.png"))
             .unwrap();
@@ -507,7 +507,7 @@ mod tests {
     #[test]
     fn malformed_yolo_lines_name_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
-        let s = synth::write(dir.path(), 4, 1).unwrap();
+        let s = synth::write(dir.path(), 4, 1, false).unwrap();
         let label = s.raw.join("labels/Image_1.txt");
         let cases = [
             (
@@ -531,7 +531,7 @@ mod tests {
     #[test]
     fn malformed_labels_csv_lines_name_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
-        let s = synth::write(dir.path(), 4, 1).unwrap();
+        let s = synth::write(dir.path(), 4, 1, false).unwrap();
         fs::remove_dir_all(s.raw.join("labels")).unwrap();
         let csv = s.raw.join("labels.csv");
         let good = fs::read_to_string(&csv).unwrap();

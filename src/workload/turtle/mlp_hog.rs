@@ -11,7 +11,9 @@ use rayon::prelude::*;
 use super::Turtle;
 use super::hog::{self, HOG_LEN};
 use crate::ops::{LayerOps, TrainBackend, dense};
-use crate::workload::{DataFlag, Dataset, EvalSums, OnBackend, ReadOptions, Workload};
+use crate::workload::{
+    DataFlag, Dataset, EvalSums, OnBackend, ReadOption, ReadOptions, Workload,
+};
 
 /// Hidden units: sklearn's `MLPClassifier(hidden_layer_sizes=(4,))` of the seed.
 const HIDDEN: usize = 4;
@@ -83,6 +85,12 @@ impl Workload for TurtleHog {
     fn metric(&self, s: &EvalSums) -> f64 {
         Turtle.metric(s)
     }
+    fn classes(&self) -> &'static [&'static str] {
+        Turtle.classes()
+    }
+    fn classify(&self, out: &[f32], y: &[f32]) -> Option<(usize, usize)> {
+        Turtle.classify(out, y)
+    }
 
     fn synthetic(&self, n: usize, seed: u64) -> Dataset {
         features(Turtle.synthetic(n, seed))
@@ -91,6 +99,10 @@ impl Workload for TurtleHog {
     /// The turtle crops (the CNN's `--data-turtle`), turned into HOG features.
     fn data_flag(&self) -> Option<DataFlag> {
         Turtle.data_flag()
+    }
+
+    fn read_options(&self) -> &'static [ReadOption] {
+        Turtle.read_options()
     }
 
     fn read(&self, path: &Path, options: &ReadOptions, seed: u64) -> Result<Dataset> {

@@ -10,7 +10,9 @@ use burn::prelude::*;
 use rand::Rng;
 
 use super::synthetic::{add_blob, rng};
-use super::{DataFlag, Dataset, EvalSums, OnBackend, ReadOptions, Workload, conv_macs};
+use super::{
+    DataFlag, Dataset, EvalSums, OnBackend, ReadOption, ReadOptions, Workload, conv_macs,
+};
 use crate::ops::{LayerOps, TrainBackend, conv_relu_pool, dense};
 
 mod hog;
@@ -104,12 +106,11 @@ impl Workload for Turtle {
 
     fn eval(&self, out: &[f32], y: &[f32], _mask: &[f32]) -> EvalSums {
         let mut s = EvalSums::default();
-        for (logits, label) in out.chunks_exact(2).zip(y) {
-            let label = *label as usize;
+        for (logits, label) in out.chunks_exact(2).zip(y.chunks_exact(1)) {
+            let (label, predicted) = self.classify(logits, label).expect("a classifier");
             let max = logits[0].max(logits[1]);
             let lse = max + logits.iter().map(|l| (l - max).exp()).sum::<f32>().ln();
             s.loss_sum += f64::from(lse - logits[label]);
-            let predicted = usize::from(logits[1] > logits[0]);
             s.metric_sum += f64::from(u8::from(predicted == label));
             s.loss_count += 1.0;
             s.metric_count += 1.0;
@@ -121,6 +122,15 @@ impl Workload for Turtle {
         s.metric_sum / s.metric_count
     }
 
+    /// Labels are 0 = no face, 1 = face.
+    fn classes(&self) -> &'static [&'static str] {
+        &["noface", "face"]
+    }
+
+    fn classify(&self, logits: &[f32], y: &[f32]) -> Option<(usize, usize)> {
+        Some((y[0] as usize, usize::from(logits[1] > logits[0])))
+    }
+
     fn data_flag(&self) -> Option<DataFlag> {
         Some(DataFlag {
             long: "data-turtle",
@@ -128,6 +138,10 @@ impl Workload for Turtle {
             help: "Turtle images: the seed's crops (face/, noface/) or the raw Kaggle layout \
                    (images/ with labels/*.txt or labels.csv), from which crops are cut",
         })
+    }
+
+    fn read_options(&self) -> &'static [ReadOption] {
+        &[ReadOption::SkipBad]
     }
 
     fn read(&self, path: &Path, options: &ReadOptions, seed: u64) -> Result<Dataset> {

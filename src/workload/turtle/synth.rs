@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn crops_round_trip_png_exactly_and_jpeg_closely() {
         let dir = tempfile::tempdir().unwrap();
-        let s = synth::write(dir.path(), 8, 3).unwrap();
+        let s = synth::write(dir.path(), 8, 3, false).unwrap();
         let d = images::load(&s.crops, 0, false).unwrap();
         let n = s.crops_per_class;
         assert_eq!((d.kind, d.len(1), d.skipped), ("crops", 2 * n, 0));
@@ -201,7 +201,7 @@ mod tests {
     #[test]
     fn raw_layout_gives_the_same_crops_from_yolo_and_labels_csv() {
         let dir = tempfile::tempdir().unwrap();
-        let s = synth::write(dir.path(), 16, 5).unwrap();
+        let s = synth::write(dir.path(), 16, 5, false).unwrap();
         let yolo = images::load(&s.raw, 9, false).unwrap();
         let faces = yolo.y.iter().filter(|&&y| y == 1.0).count();
         assert_eq!((yolo.kind, faces), ("yolo", s.raw_boxes));
