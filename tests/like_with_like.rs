@@ -260,7 +260,7 @@ fn data_synth_refuses_a_folder_that_is_not_empty_unless_forced() {
     let o = synth(&["--force"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!stale.exists());
-    // Anything else in the folder is not synth's to remove.
+    // Anything else in the folder is not synth's to remove, and the refusal removes nothing.
     fs::write(dir.path().join("notes.txt"), "mine").unwrap();
     let o = synth(&["--force"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -268,6 +268,7 @@ fn data_synth_refuses_a_folder_that_is_not_empty_unless_forced() {
         fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
         "mine"
     );
+    assert!(dir.path().join("training.csv").exists());
 }
 
 #[test]

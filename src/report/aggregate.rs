@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::backends::Backends;
 use super::group::Epochs;
+use super::group::local_host;
 pub use super::group::{Config, Group, Measure, Point};
 use super::load::{Loaded, Pictures};
 use super::stats::{Stat, pareto, ranks};
@@ -157,10 +158,7 @@ fn distinguish(groups: &mut [Group]) {
 type MachineKey<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
 
 fn machine(r: &RunRow) -> MachineKey<'_> {
-    let host = (r.provider.as_deref() == Some("local"))
-        .then_some(r.host_id.as_deref())
-        .flatten();
-    (&r.instance, r.cpu_model.as_deref(), host)
+    (&r.instance, r.cpu_model.as_deref(), local_host(r))
 }
 
 fn instance(name: &str, runs: &[&RunRow]) -> Instance {

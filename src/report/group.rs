@@ -24,6 +24,14 @@ pub struct Config {
     pub details: Vec<(&'static str, String)>,
 }
 
+/// The host id of a `local` or user-named machine: two machines of one such name are told apart
+/// by it, while two instances of one catalog type are the same machine.
+pub fn local_host(r: &RunRow) -> Option<&str> {
+    (r.provider.as_deref() == Some("local"))
+        .then_some(r.host_id.as_deref())
+        .flatten()
+}
+
 /// The field of [`Config::details`] that names the device: it differs between backends of one
 /// machine by nature, so comparing backends leaves it out.
 pub const DEVICE: &str = "device";
@@ -31,13 +39,7 @@ pub const DEVICE: &str = "device";
 impl Config {
     pub fn of(r: &RunRow) -> Self {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        // Two machines both called `local` (or a name of the user's) are told apart by their
-        // host id; two instances of one catalog type are the same configuration.
-        let host = if r.provider.as_deref() == Some("local") {
-            text(&r.host_id)
-        } else {
-            String::new()
-        };
+        let host = local_host(r).unwrap_or_default().to_string();
         let price = match (&r.price_kind, r.price_usd_per_hour) {
             (Some(kind), Some(p)) => format!("{kind} ${p}/h"),
             (None, Some(p)) => format!("${p}/h"),

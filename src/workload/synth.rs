@@ -68,6 +68,31 @@ pub fn write(dir: &Path, rows: usize, seed: u64, force: bool) -> Result<Summary>
     if dir.exists() && !dir.is_dir() {
         return input(format!("--out {}: a file, not a folder", dir.display()));
     }
+    // What else the folder holds is checked before anything is removed: a refusal changes nothing.
+    let ours = [KEYPOINTS_FILE, CROPS_DIR, RAW_DIR];
+    let mut left: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    left.retain(|n| !(force && ours.contains(&n.as_str())));
+    if !left.is_empty() {
+        left.sort();
+        let more = if left.len() > 3 { ", …" } else { "" };
+        left.truncate(3);
+        let hint = if force {
+            "; --force removes only what data synth writes"
+        } else {
+            "; choose an empty folder, or --force to replace what an earlier data synth wrote"
+        };
+        return input(format!(
+            "--out {} is not empty (it holds {}{more}){hint}",
+            dir.display(),
+            left.join(", ")
+        ));
+    }
     if force {
         for old in [&crops, &raw] {
             if old.exists() {
@@ -78,29 +103,6 @@ pub fn write(dir: &Path, rows: usize, seed: u64, force: bool) -> Result<Summary>
             fs::remove_file(&keypoints)
                 .with_context(|| format!("removing {}", keypoints.display()))?;
         }
-    }
-    let mut left =
-        fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>());
-    if let Ok(names) = &mut left
-        && !names.is_empty()
-    {
-        names.sort();
-        let names: Vec<String> = names
-            .iter()
-            .take(3)
-            .map(|n| n.to_string_lossy().into())
-            .collect();
-        let hint = if force {
-            "; --force removes only what data synth writes"
-        } else {
-            "; choose an empty folder, or --force to replace what an earlier data synth wrote"
-        };
-        return input(format!(
-            "--out {} is not empty (it holds {}{}){hint}",
-            dir.display(),
-            names.join(", "),
-            if names.len() == 3 { ", …" } else { "" }
-        ));
     }
     for sub in [
         crops.join("face"),
