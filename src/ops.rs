@@ -20,9 +20,7 @@ pub trait LayerOps: Backend {
         bias: FloatTensor<Self>,
         pool: usize,
     ) -> FloatTensor<Self> {
-        let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-        let z = Self::relu(Self::conv2d(x, weight, Some(bias), options));
-        Self::max_pool2d(z, [pool; 2], [pool; 2], [0, 0], [1, 1], false)
+        conv_relu_pool_with_ops::<Self>(x, weight, bias, pool)
     }
 
     /// `x · weight + bias` for `x` `[batch, d_in]` and `weight` `[d_in, d_out]`, as burn's
@@ -32,8 +30,29 @@ pub trait LayerOps: Backend {
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        Self::linear(x, weight, Some(bias))
+        dense_with_ops::<Self>(x, weight, bias)
     }
+}
+
+/// [`LayerOps::conv_relu_pool`] as burn's ops: a convolution, a ReLU and a max-pool.
+pub fn conv_relu_pool_with_ops<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    pool: usize,
+) -> FloatTensor<B> {
+    let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    let z = B::relu(B::conv2d(x, weight, Some(bias), options));
+    B::max_pool2d(z, [pool; 2], [pool; 2], [0, 0], [1, 1], false)
+}
+
+/// [`LayerOps::dense`] as burn's `linear` op.
+pub fn dense_with_ops<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+) -> FloatTensor<B> {
+    B::linear(x, weight, Some(bias))
 }
 
 /// Adam's hyper-parameters and where a step stands, for [`AdamStep::adam_step`].

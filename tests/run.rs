@@ -87,6 +87,23 @@ fn local_run_trains_on_cpu_and_wgpu_and_records_cuda_unavailable() {
         wgpu.driver.is_some() && wgpu.device_kind.is_some(),
         "{wgpu:?}"
     );
+    // One start on every backend, and each curve compared with the cpu run's.
+    for w in ["keypoints", "turtle"] {
+        let of = |b: &str| {
+            rows.iter()
+                .find(|r| r.workload == w && r.backend == b)
+                .unwrap()
+        };
+        let (cpu, wgpu) = (of("cpu"), of("wgpu"));
+        assert_eq!(cpu.init_sha256.as_ref().map(String::len), Some(16));
+        assert_eq!(cpu.init_sha256, wgpu.init_sha256, "{w}");
+        assert_eq!(cpu.loss_rel_dev, None, "{w}: the reference");
+        assert!(wgpu.loss_rel_dev.is_some_and(|d| d >= 0.0), "{w}");
+        assert_eq!(
+            (cpu.layer_ops.as_deref(), wgpu.layer_ops.as_deref()),
+            (Some("gpubench"), Some("burn"))
+        );
+    }
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         stdout.contains("workload") && stdout.contains("unavailable"),

@@ -9,7 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use burn::tensor::backend::BackendTypes;
 
 pub use cache::kernel_cache_warm;
-pub use cpu::keep_freed_memory;
+pub use cpu::{CpuOps, keep_freed_memory, perturb_own_conv, set_cpu_ops};
 
 use crate::error::panic_message;
 use crate::ops::TrainBackend;
@@ -34,6 +34,11 @@ pub trait ComputeBackend: Sync {
     /// Whether the backend compiles kernels at run time (so a cold cache costs warm-up time).
     fn compiles_kernels(&self) -> bool {
         true
+    }
+    /// Whose kernels the nets' layers run on here (the `layer_ops` column): `burn` for burn's
+    /// own ops, `gpubench` for gpubench's.
+    fn layer_ops(&self) -> &'static str {
+        "burn"
     }
     /// The GEMM TFLOP/s of the device this backend trains on, measured now, or why there is
     /// no number; `None` for a backend without such a microbenchmark.

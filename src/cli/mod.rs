@@ -14,6 +14,7 @@ use anyhow::Result;
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 
+use crate::backend::CpuOps;
 use crate::workload::{Missing, ModelKind};
 use data_args::DataArgs;
 
@@ -72,6 +73,11 @@ enum Command {
         /// Directory that receives report.md and report.html.
         #[arg(long, default_value = crate::record::DEFAULT_DIR)]
         out: PathBuf,
+        /// Flag a run whose per-epoch training loss leaves the cpu run's by more than this
+        /// relative difference (loss_rel_dev); the default is set from what wgpu on lavapipe
+        /// measured against cpu (see the README)
+        #[arg(long, default_value_t = 0.01, value_parser = positive)]
+        parity_tol: f64,
     },
     /// Work with datasets.
     #[command(subcommand)]
@@ -170,6 +176,20 @@ pub struct RunArgs {
     /// n_skipped) instead of failing.
     #[arg(long)]
     pub skip_bad: bool,
+    /// Validation RMSE in pixels a keypoints run trains to: the epochs, seconds and dollars it
+    /// took are recorded [default: 5.5 on synthetic data, 3.0 on Kaggle's]
+    #[arg(long, value_name = "PX", value_parser = positive)]
+    pub target_rmse: Option<f64>,
+    /// Validation accuracy (0 to 1) a turtle run trains to, recorded likewise [default: 0.9]
+    #[arg(long, value_name = "A", value_parser = fraction)]
+    pub target_accuracy: Option<f64>,
+    /// End each run at the epoch that reaches its target instead of going on to --epochs.
+    #[arg(long)]
+    pub stop_at_target: bool,
+    /// The cpu backend's kernels: gpubench's own, or burn's plain Flex ops (what the own
+    /// kernels are measured and checked against).
+    #[arg(long, value_enum, default_value = "gpubench", env = "GPUBENCH_CPU_OPS")]
+    pub cpu_ops: CpuOps,
     /// Directory that receives runs.csv and epochs.csv (appended to), and pictures/.
     #[arg(long, default_value = crate::record::DEFAULT_DIR)]
     pub out: PathBuf,
@@ -182,6 +202,22 @@ pub struct RunArgs {
     /// Charge the catalog's spot price instead of on-demand.
     #[arg(long)]
     pub spot: bool,
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a fraction above 0 and at most 1 (0.9 is 90 %)"
+        )),
+    }
 }
 
 /// `names` and `all`, the values of a list option that takes every name.
@@ -197,8 +233,17 @@ pub fn main() -> Result<()> {
     let out = &mut std::io::stdout().lock();
     match cli.command {
         Command::Run(args) => run::run(&args, out),
-        Command::Report { inputs, out: dir } => {
-            crate::report::run(&crate::report::Options { inputs, out: dir }, out)
+        Command::Report {
+            inputs,
+            out: dir,
+            parity_tol,
+        } => {
+            let opts = crate::report::Options {
+                inputs,
+                out: dir,
+                parity_tol,
+            };
+            crate::report::run(&opts, out)
         }
         Command::Data(DataCommand::Synth {
             out: dir,

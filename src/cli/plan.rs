@@ -10,7 +10,7 @@ use clap::ValueEnum;
 use super::RunArgs;
 use crate::error::input;
 use crate::workload::{
-    self, DataSource, Info, ModelKind, ReadOption, ReadOptions, Workload, WorkloadVisitor,
+    self, DataSource, Info, ModelKind, ReadOption, ReadOptions, Target, Workload, WorkloadVisitor,
 };
 
 /// `values` with each value once, in the order given; a repeat is said, not run twice.
@@ -97,7 +97,40 @@ pub fn plan(args: &RunArgs) -> Result<Vec<(&'static str, DataSource)>> {
             ));
         }
     }
+    for ((flag, metric), value) in targets_given(args) {
+        let measured_by =
+            |w: &str| workload::info(w, args.model).is_some_and(|i| i.metric_name == metric);
+        if value.is_some() && !chosen.iter().any(|(w, _)| measured_by(w)) {
+            let mut by: Vec<&str> = workload::all_info()
+                .iter()
+                .filter(|i| i.metric_name == metric)
+                .map(|i| i.name)
+                .collect();
+            by.dedup();
+            return input(format!(
+                "{flag} is for workloads measured by {metric} ({}), which this run does not train",
+                by.join(", ")
+            ));
+        }
+    }
     Ok(chosen)
+}
+
+/// Each target option, the validation metric it is the target of, and its value if given.
+fn targets_given(args: &RunArgs) -> [((&'static str, &'static str), Option<f64>); 2] {
+    [
+        (("--target-rmse", "rmse_px"), args.target_rmse),
+        (("--target-accuracy", "accuracy"), args.target_accuracy),
+    ]
+}
+
+/// What a run of `info` on `data` trains to: the option for its metric, or its default.
+pub fn target(info: &Info, data: &DataSource, args: &RunArgs) -> Target {
+    let given = targets_given(args)
+        .into_iter()
+        .find(|((_, metric), _)| *metric == info.metric_name)
+        .and_then(|(_, value)| value);
+    info.target(given, matches!(data, DataSource::Synthetic { .. }))
 }
 
 fn source(workload: &str, args: &RunArgs) -> DataSource {

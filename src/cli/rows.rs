@@ -43,6 +43,10 @@ pub struct Key<'a> {
     pub flip: Option<bool>,
     /// Whether a GPU run's device is the catalog's GPU for the instance.
     pub instance_gpu_match: Option<bool>,
+    /// Whose kernels the layers ran on ([`crate::backend::ComputeBackend::layer_ops`]).
+    pub layer_ops: &'a str,
+    /// How far the training loss left the cpu reference's ([`loss_rel_dev`]).
+    pub loss_rel_dev: Option<f64>,
 }
 
 /// The `runs.csv` row of one run.
@@ -64,6 +68,10 @@ pub fn run_row(
     let peak = ctx.gpu.as_ref().and_then(|g| g.fp32_tflops);
     // Utilization against the instance's GPU only means something for a run on a GPU.
     let on_gpu = device.is_some_and(|d| d.kind.ends_with("gpu"));
+    let to_target = o.epochs_to_target.and_then(|k| {
+        let train: f64 = o.epochs.iter().take(k).map(|e| e.seconds).sum();
+        Some((train, train + p.device_init_s? + p.model_init_s?))
+    });
     RunRow {
         schema_version: SCHEMA_VERSION,
         run_id: ctx.run_id.clone(),
@@ -139,7 +147,26 @@ pub fn run_row(
         flip: key.flip,
         instance_gpu_match: key.instance_gpu_match,
         val_confusion: o.confusion.as_deref().and_then(|c| confusion(o.classes, c)),
+        init_sha256: o.init_sha256.clone(),
+        layer_ops: Some(key.layer_ops.to_string()),
+        loss_rel_dev: key.loss_rel_dev,
+        target: o.target,
+        epochs_to_target: o.epochs_to_target,
+        time_to_target_s: to_target.map(|t| t.0),
+        time_to_target_init_s: to_target.map(|t| t.1),
+        cost_to_target_usd: usd_per_s.zip(to_target).map(|(r, t)| r * t.1),
     }
+}
+
+/// The largest relative difference between a run's per-epoch training losses and the
+/// reference's, over the epochs both have with finite losses; `None` when they share none.
+pub fn loss_rel_dev(losses: &[f64], reference: &[f64]) -> Option<f64> {
+    losses
+        .iter()
+        .zip(reference)
+        .filter(|(l, r)| l.is_finite() && r.is_finite())
+        .map(|(l, r)| (l - r).abs() / r.abs().max(f64::MIN_POSITIVE))
+        .reduce(f64::max)
 }
 
 /// Confusion counts as `val_confusion` writes them: per true class, its name and how many of
@@ -213,6 +240,7 @@ mod tests {
         };
         o.total_s = Some(12.75);
         o.steady_images = 800;
+        (o.target, o.epochs_to_target) = (Some(5.0), Some(2));
         o.epochs = [(1, 6.0, 0.5), (2, 4.0, 0.3), (3, 3.0, 0.2), (4, 5.0, 0.1)]
             .map(|(epoch, seconds, train_loss)| EpochStats {
                 epoch,
@@ -264,6 +292,8 @@ mod tests {
             missing: Some("drop"),
             flip: Some(true),
             instance_gpu_match: Some(true),
+            layer_ops: "burn",
+            loss_rel_dev: Some(0.01),
         };
         let r = run_row(
             &context("g5.xlarge"),
@@ -293,6 +323,27 @@ mod tests {
             (Some("0123456789ab"), Some("drop"), Some(true))
         );
         assert_eq!((r.instance_gpu_match, r.val_confusion), (Some(true), None));
+        assert_eq!(
+            (r.layer_ops.as_deref(), r.loss_rel_dev),
+            (Some("burn"), Some(0.01))
+        );
+        // Reached at epoch 2: epochs 1 and 2 train 6 + 4 s; device and model init add 1.25 s.
+        assert_eq!((r.target, r.epochs_to_target), (Some(5.0), Some(2)));
+        assert_eq!(
+            (r.time_to_target_s, r.time_to_target_init_s),
+            (Some(10.0), Some(11.25))
+        );
+        assert_eq!(r.cost_to_target_usd, Some(1.006 / 3600.0 * 11.25));
+    }
+
+    #[test]
+    fn loss_deviation_is_relative_to_the_reference_over_the_epochs_both_have() {
+        assert_eq!(
+            loss_rel_dev(&[1.0, 0.55, 0.2], &[1.0, 0.5]),
+            Some(0.10000000000000009)
+        );
+        assert_eq!(loss_rel_dev(&[0.75, f64::NAN], &[0.5, 0.5]), Some(0.5));
+        assert_eq!(loss_rel_dev(&[], &[1.0]), None);
     }
 
     #[test]
@@ -316,6 +367,8 @@ mod tests {
             missing: None,
             flip: None,
             instance_gpu_match: None,
+            layer_ops: "burn",
+            loss_rel_dev: None,
         };
         let mut o = outcome();
         o.epochs.truncate(1);
@@ -336,6 +389,12 @@ mod tests {
                 r.mfu_measured
             ),
             (None, None, None, None, None)
+        );
+        o.epochs_to_target = None;
+        let r = run_row(&context("g5.xlarge"), key, "t".into(), None, &o);
+        assert_eq!(
+            (r.epochs_to_target, r.time_to_target_s, r.cost_to_target_usd),
+            (None, None, None)
         );
         let r = run_row(&context("local"), key, "t".into(), None, &outcome());
         assert_eq!((r.cost_usd, r.mfu, r.instance_gpu), (None, None, None));

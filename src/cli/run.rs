@@ -1,6 +1,6 @@
 //! `gpubench run`: every (backend, workload, batch size, repeat), one CSV row each.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
@@ -8,8 +8,8 @@ use chrono::{SecondsFormat, Utc};
 use rand::Rng;
 
 use super::RunArgs;
-use super::plan::{check_data, missing_applies, or_all, plan, unique};
-use super::rows::{Context, Key, epoch_rows, run_row};
+use super::plan::{check_data, missing_applies, or_all, plan, target, unique};
+use super::rows::{Context, Key, epoch_rows, loss_rel_dev, run_row};
 use crate::backend;
 use crate::error::{Interrupted, NothingRan, input};
 use crate::instance;
@@ -18,11 +18,14 @@ use crate::record::{self, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, Status};
 use crate::train::{self, Job, Outcome, dispatch, interrupt, spinner};
 use crate::workload;
 
+/// The backend whose training loss every other backend's is compared with (`loss_rel_dev`).
+const REFERENCE: &str = "cpu";
 /// Subdirectory of --out for the pictures runs draw.
 const PICTURES: &str = "pictures";
 
 pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     interrupt::install().context("installing the Ctrl-C handler")?;
+    backend::set_cpu_ops(args.cpu_ops);
     // Everything that can be wrong with the input is checked before the first row is written.
     let (instance, instance_source) = instance::resolve(&args.instance, args.price.is_some())?;
     if args.out.exists() && !args.out.is_dir() {
@@ -50,7 +53,9 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     record::check_header::<EpochRow>(&epochs_csv)?;
     out_dir(&args.out)?;
 
-    let backends = unique("--backend", &or_all(&args.backend, &backend::names()));
+    let mut backends = unique("--backend", &or_all(&args.backend, &backend::names()));
+    // The reference every other backend's loss curve is compared with trains first.
+    backends.sort_by_key(|b| b != REFERENCE);
     let ctx = Context {
         run_id: format!(
             "{}-{:04x}",
@@ -75,6 +80,8 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     let disk_cache_warm = backend::kernel_cache_warm();
     let mut compiled = HashSet::new();
     let mut rows = Vec::new();
+    // The reference's per-epoch training losses, per (workload, batch size).
+    let mut reference: HashMap<(&str, u32), Vec<f64>> = HashMap::new();
     'runs: for name in &backends {
         let be = backend::find(name).expect("validated by clap");
         let probe = backend::probe(be);
@@ -114,6 +121,8 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                                 epochs: args.epochs as usize,
                                 seed: args.seed,
                                 flip: args.flip,
+                                target: target(&info, data, args),
+                                stop_at_target: args.stop_at_target,
                                 draw_to: Some(args.out.join(PICTURES).join(stem)),
                                 label: format!("{w}/{name} b{b} #{repeat}"),
                             };
@@ -127,6 +136,15 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                     if started {
                         compiled.insert((name, *w, b));
                     }
+                    let losses: Vec<f64> = outcome.epochs.iter().map(|e| e.train_loss).collect();
+                    let is_reference = name == REFERENCE && repeat == 0;
+                    let loss_rel_dev = match reference.get(&(*w, b)) {
+                        Some(r) if !is_reference => loss_rel_dev(&losses, r),
+                        _ => None,
+                    };
+                    if is_reference && !losses.is_empty() {
+                        reference.insert((*w, b), losses);
+                    }
                     let key = Key {
                         backend: name,
                         batch_size: b as usize,
@@ -137,6 +155,8 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                             .then(|| args.missing.unwrap_or_default().name()),
                         flip: info.flips.then_some(args.flip),
                         instance_gpu_match: gpu_match,
+                        layer_ops: be.layer_ops(),
+                        loss_rel_dev,
                     };
                     // Rows name pictures relative to runs.csv, so a synced directory still finds them.
                     outcome.artifact = outcome.artifact.map(|p| {

@@ -87,7 +87,9 @@ mod tests {
         instance_gpu,gpu_peak_fp32_tflops,\
         peak_measured_tflops,mfu_measured,n_skipped,compile_cache,artifact,\
         input_wait_s,\
-        host_id,missing,flip,instance_gpu_match,val_confusion";
+        host_id,missing,flip,instance_gpu_match,val_confusion,\
+        init_sha256,layer_ops,loss_rel_dev,target,epochs_to_target,time_to_target_s,\
+        time_to_target_init_s,cost_to_target_usd";
 
     #[test]
     fn runs_header_is_the_contract() {

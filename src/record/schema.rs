@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever `runs.csv` columns change, so `report` can read old files.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 pub const RUNS_FILE: &str = "runs.csv";
 /// Where `run` writes and `report` reads when not told otherwise.
 pub const DEFAULT_DIR: &str = "reports";
@@ -118,6 +118,21 @@ pub struct RunRow {
     pub flip: Option<bool>,
     pub instance_gpu_match: Option<bool>,
     pub val_confusion: Option<String>,
+    // Schema 6: one start and the time to a quality. The first 16 hex digits of the SHA-256
+    // of the initial weights (drawn on the host, so equal on every backend of a run id); whose
+    // kernels the layers ran on (`gpubench` or `burn`); the largest relative difference of the
+    // per-epoch training loss from the run's cpu reference (empty on the reference itself and
+    // when none ran); the validation metric trained to, the first epoch that reached it, the
+    // training seconds through that epoch without and with device and model init, and what
+    // those seconds with init cost. Empty when the target was not reached.
+    pub init_sha256: Option<String>,
+    pub layer_ops: Option<String>,
+    pub loss_rel_dev: Option<f64>,
+    pub target: Option<f64>,
+    pub epochs_to_target: Option<usize>,
+    pub time_to_target_s: Option<f64>,
+    pub time_to_target_init_s: Option<f64>,
+    pub cost_to_target_usd: Option<f64>,
 }
 
 /// One row of `epochs.csv`.

@@ -33,6 +33,8 @@ pub struct Report {
     pub read: Read,
     /// Where the report is written: pictures are linked relative to it.
     pub out: PathBuf,
+    /// A run whose training loss leaves the cpu reference's by more than this is flagged.
+    pub parity_tol: f64,
 }
 
 /// What was read, for the report's header.
@@ -196,7 +198,7 @@ fn instance(name: &str, runs: &[&RunRow]) -> Instance {
 }
 
 impl Report {
-    pub fn new(loaded: &Loaded, out: &Path) -> Self {
+    pub fn new(loaded: &Loaded, out: &Path, parity_tol: f64) -> Self {
         let mut epochs: Epochs = HashMap::new();
         for e in &loaded.epochs {
             let k = (
@@ -252,6 +254,7 @@ impl Report {
                 .collect(),
             workloads,
             unfinished,
+            parity_tol,
             read: Read {
                 files: loaded.runs_files + loaded.epochs_files,
                 runs: loaded.runs.len(),
@@ -329,7 +332,7 @@ mod tests {
             runs_files: 2,
             ..Loaded::default()
         };
-        let r = Report::new(&loaded, Path::new("."));
+        let r = Report::new(&loaded, Path::new("."), 0.01);
         assert_eq!(r.instances.len(), 2);
         assert_eq!(r.unfinished.len(), 1);
         let w = &r.workloads[0];
@@ -352,7 +355,8 @@ mod tests {
             Point {
                 epoch: 2,
                 train_loss: Some(0.375),
-                val_metric: None
+                val_metric: None,
+                seconds: Some(1.0),
             }
         );
         let wgpu = &w.groups[1];
@@ -397,7 +401,7 @@ mod tests {
             runs_files: 1,
             ..Loaded::default()
         };
-        let r = Report::new(&loaded, Path::new("."));
+        let r = Report::new(&loaded, Path::new("."), 0.01);
         r.workloads[0]
             .groups
             .iter()

@@ -35,6 +35,8 @@ pub fn local_host(r: &RunRow) -> Option<&str> {
 /// The field of [`Config::details`] that names the device: it differs between backends of one
 /// machine by nature, so comparing backends leaves it out.
 pub const DEVICE: &str = "device";
+/// The field that names whose kernels the layers ran on, which differs between backends too.
+pub const OPS: &str = "ops";
 
 impl Config {
     pub fn of(r: &RunRow) -> Self {
@@ -62,21 +64,26 @@ impl Config {
                 ("dataset", text(&r.dataset_sha256)),
                 ("missing", text(&r.missing)),
                 ("flip", flip.into()),
+                (OPS, text(&r.layer_ops)),
                 ("epochs", r.epochs.to_string()),
+                (
+                    "target",
+                    r.target.map(|t| t.to_string()).unwrap_or_default(),
+                ),
                 ("price", price),
             ],
         }
     }
 
-    /// The configuration without its backend and device: what the backends of one machine
-    /// share when they ran the same job.
+    /// The configuration without its backend, device and kernels: what the backends of one
+    /// machine share when they ran the same job.
     pub fn setting(&self) -> Self {
         Self {
             backend: String::new(),
             details: self
                 .details
                 .iter()
-                .filter(|(f, _)| *f != DEVICE)
+                .filter(|(f, _)| *f != DEVICE && *f != OPS)
                 .cloned()
                 .collect(),
             ..self.clone()
@@ -112,6 +119,18 @@ pub struct Group {
     pub mfu: Option<Stat>,
     pub mfu_measured: Option<Stat>,
     pub metric: Option<Stat>,
+    /// Over all runs (finished or stopped): how far the training loss left the cpu
+    /// reference's, and the initial weights' hashes seen.
+    pub loss_rel_dev: Option<Stat>,
+    pub init_sha256: Vec<String>,
+    /// The target trained to, and of the finished runs, how many reached it; the statistics
+    /// of those that did.
+    pub target: Option<f64>,
+    pub reached: usize,
+    pub epochs_to_target: Option<Stat>,
+    pub time_to_target_s: Option<Stat>,
+    pub time_to_target_init_s: Option<Stat>,
+    pub cost_to_target_usd: Option<Stat>,
     /// 1 = fastest epoch / cheapest epoch; ties share a rank.
     pub time_rank: Option<usize>,
     pub cost_rank: Option<usize>,
@@ -132,6 +151,8 @@ pub struct Point {
     pub epoch: usize,
     pub train_loss: Option<f64>,
     pub val_metric: Option<f64>,
+    /// Median training seconds of the epoch.
+    pub seconds: Option<f64>,
 }
 
 impl Group {
@@ -196,6 +217,20 @@ impl Group {
             mfu: stat(|r| r.mfu),
             mfu_measured: stat(|r| r.mfu_measured),
             metric: stat(|r| r.val_metric),
+            loss_rel_dev: Stat::of(runs.iter().filter_map(|r| r.loss_rel_dev)),
+            init_sha256: {
+                let mut seen: Vec<String> =
+                    runs.iter().filter_map(|r| r.init_sha256.clone()).collect();
+                seen.sort();
+                seen.dedup();
+                seen
+            },
+            target: first.target,
+            reached: ok.iter().filter(|r| r.epochs_to_target.is_some()).count(),
+            epochs_to_target: stat(|r| r.epochs_to_target.map(|e| e as f64)),
+            time_to_target_s: stat(|r| r.time_to_target_s),
+            time_to_target_init_s: stat(|r| r.time_to_target_init_s),
+            cost_to_target_usd: stat(|r| r.cost_to_target_usd),
             curve: curve(ok.iter().filter_map(|r| epochs.get(&key(r)))),
             confusion: last.and_then(|r| parse_confusion(r.val_confusion.as_deref()?)),
             picture: ok
@@ -257,6 +292,7 @@ fn curve<'a>(runs: impl Iterator<Item = &'a Vec<&'a EpochRow>>) -> Vec<Point> {
             epoch,
             train_loss: Stat::of(es.iter().map(|e| e.train_loss)).map(|s| s.median),
             val_metric: Stat::of(es.iter().filter_map(|e| e.val_metric)).map(|s| s.median),
+            seconds: Stat::of(es.iter().map(|e| e.seconds)).map(|s| s.median),
         })
         .collect()
 }

@@ -17,7 +17,7 @@ use crate::record::{
 
 /// How many columns `runs.csv` had at each schema_version (index 0 is version 1); columns are
 /// only ever appended. Its length is the schema version, so a bump cannot forget the reader.
-const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61, 66];
+const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61, 66, 74];
 
 /// A run's key: (run_id, workload, backend, batch_size, repeat).
 pub type RunId = (String, String, String, usize, usize);
@@ -301,6 +301,11 @@ fn check_run(r: &RunRow) -> Option<String> {
         ("mfu_measured", r.mfu_measured),
         ("cost_usd", r.cost_usd),
         ("cost_per_epoch_usd", r.cost_per_epoch_usd),
+        ("loss_rel_dev", r.loss_rel_dev),
+        ("target", r.target),
+        ("time_to_target_s", r.time_to_target_s),
+        ("time_to_target_init_s", r.time_to_target_init_s),
+        ("cost_to_target_usd", r.cost_to_target_usd),
     ];
     empty(&names).or_else(|| not_a_measure(&numbers))
 }
@@ -402,8 +407,8 @@ mod tests {
     #[test]
     fn bad_files_are_refused_with_file_and_line() {
         refused(
-            &row(6, 66, &[]),
-            ":2: schema_version 6 was written by a newer gpubench",
+            &row(7, 74, &[]),
+            ":2: schema_version 7 was written by a newer gpubench",
         );
         refused(&row(0, 60, &[]), ":2: schema_version \"0\"");
         refused(

@@ -36,6 +36,7 @@ impl Exporter for Markdown {
                 }
             }
             table(&mut s, &tables::ranking(w))?;
+            table(&mut s, &tables::to_target(w, r.parity_tol))?;
             table(&mut s, &tables::backends(w))?;
             if let Some(t) = tables::spread_table(w) {
                 table(&mut s, &t)?;

@@ -27,6 +27,8 @@ pub struct Options {
     pub inputs: Vec<PathBuf>,
     /// Where report.md and report.html go; created if absent.
     pub out: PathBuf,
+    /// The `loss_rel_dev` above which a run is flagged as leaving the cpu reference.
+    pub parity_tol: f64,
 }
 
 /// One output format, the way hyperfine's exporters sit side by side.
@@ -54,7 +56,7 @@ exporters! {
 /// and wrote.
 pub fn run(opts: &Options, out: &mut impl Write) -> Result<()> {
     let loaded = load::load(&opts.inputs)?;
-    let report = Report::new(&loaded, &opts.out);
+    let report = Report::new(&loaded, &opts.out, opts.parity_tol);
     let rendered = EXPORTERS
         .iter()
         .map(|e| Ok((e.file_name(), e.render(&report)?)))

@@ -19,6 +19,12 @@ pub const NOTES: &[&str] = &[
      FLOP/s over the GPU's spec fp32 peak, mfu meas. over the GEMM rate the device measured.",
     "CV = sample standard deviation / mean over repeats; ⚠ marks CV > 10 %.",
     "★ marks the Pareto set: no other configuration has an epoch that is both faster and cheaper.",
+    "Every backend starts from the same weights, drawn on the host from the seed (init sha256). \
+     loss vs cpu = the largest relative difference of a run's per-epoch training loss from the \
+     cpu run of the same job (the largest over repeats); the cpu rows are that reference.",
+    "Time to target (DAWNBench's and MLPerf's metric): the training seconds up to the first \
+     epoch whose validation reaches the target, evaluation excluded; \"with init\" adds device \
+     and model init, and $ to target prices that. Empty where no run reached it.",
     "Speed ratios divide images/s; above 1 the first backend is faster. gpu = the fastest \
      backend that ran on a GPU.",
 ];
@@ -62,6 +68,9 @@ const TEXT: &[&str] = &[
     "differs by",
     "configuration",
     "true class",
+    "init sha256",
+    "fastest to target",
+    "cheapest to target",
 ];
 
 /// The report's title: which machines it covers.
@@ -221,11 +230,21 @@ pub fn results(w: &Workload) -> Table {
     t
 }
 
-/// Fastest and cheapest configurations side by side, best first.
+/// Fastest and cheapest configurations side by side, best first: per epoch, and to the target.
 pub fn ranking(w: &Workload) -> Table {
     let mut t = Table::new(
         "Ranking",
-        &["#", "fastest", "epoch s", "cheapest", "$/epoch"],
+        &[
+            "#",
+            "fastest",
+            "epoch s",
+            "cheapest",
+            "$/epoch",
+            "fastest to target",
+            "s to target",
+            "cheapest to target",
+            "$ to target",
+        ],
     );
     let sorted = |f: fn(&Group) -> Option<f64>| {
         let mut v: Vec<(&Group, f64)> = w
@@ -236,21 +255,73 @@ pub fn ranking(w: &Workload) -> Table {
         v.sort_by(|a, b| a.1.total_cmp(&b.1));
         v
     };
-    let time = sorted(|g| g.epoch_s.map(|s| s.median));
-    let cost = sorted(|g| g.cost_per_epoch_usd.map(|s| s.median));
-    for i in 0..time.len().max(cost.len()) {
-        let (fast, t_s) = time
-            .get(i)
-            .map_or((String::new(), String::new()), |(g, v)| {
-                (g.label(), num(*v))
-            });
-        let (cheap, c_s) = cost
-            .get(i)
-            .map_or((String::new(), String::new()), |(g, v)| {
-                (g.label(), usd(*v))
-            });
-        t.rows
-            .push(vec![(i + 1).to_string(), fast, t_s, cheap, c_s]);
+    let columns = [
+        (
+            sorted(|g| g.epoch_s.map(|s| s.median)),
+            num as fn(f64) -> String,
+        ),
+        (sorted(|g| g.cost_per_epoch_usd.map(|s| s.median)), usd),
+        (sorted(|g| g.time_to_target_init_s.map(|s| s.median)), num),
+        (sorted(|g| g.cost_to_target_usd.map(|s| s.median)), usd),
+    ];
+    let n = columns.iter().map(|c| c.0.len()).max().unwrap_or(0);
+    for i in 0..n {
+        let mut row = vec![(i + 1).to_string()];
+        for (ranked, f) in &columns {
+            match ranked.get(i) {
+                Some((g, v)) => row.extend([g.label(), f(*v)]),
+                None => row.extend([String::new(), String::new()]),
+            }
+        }
+        t.rows.push(row);
+    }
+    t
+}
+
+/// Per configuration: the initial weights' hash, how far the training loss left the cpu
+/// reference's (⚠ beyond `tol`), and the epochs, seconds and dollars to the target.
+pub fn to_target(w: &Workload, tol: f64) -> Table {
+    let m = w.metric_name.as_deref();
+    let mut t = Table::new(
+        format!("Same start, parity and time to target (⚠: loss leaves cpu's by more than {tol})"),
+        &[
+            "instance",
+            "backend",
+            "batch",
+            "init sha256",
+            "loss vs cpu",
+            "target",
+            "reached",
+            "epochs",
+            "s to target",
+            "s with init",
+            "$ to target",
+            "differs by",
+        ],
+    );
+    for g in &w.groups {
+        let dev = g.loss_rel_dev.map_or(NONE.into(), |d| {
+            let flag = if d.max > tol { "⚠ " } else { "" };
+            format!("{flag}{:.1e}", d.max)
+        });
+        t.rows.push(vec![
+            g.instance.clone(),
+            g.backend.clone(),
+            g.batch_size.to_string(),
+            if g.init_sha256.is_empty() {
+                NONE.into()
+            } else {
+                g.init_sha256.join(" ")
+            },
+            dev,
+            g.target.map_or(NONE.into(), |v| metric(m, v)),
+            format!("{} of {}", g.reached, g.ok()),
+            median(&g.epochs_to_target, |v| format!("{v:.0}")),
+            median(&g.time_to_target_s, num),
+            median(&g.time_to_target_init_s, num),
+            median(&g.cost_to_target_usd, usd),
+            g.differs_by().join("; "),
+        ]);
     }
     t
 }

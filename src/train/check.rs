@@ -76,6 +76,11 @@ mod tests {
             epochs: 1,
             seed: 1,
             flip: false,
+            target: crate::workload::Target {
+                value: 1.0,
+                higher_is_better: false,
+            },
+            stop_at_target: false,
             draw_to: None,
             label: "skipping".into(),
         };

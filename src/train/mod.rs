@@ -5,12 +5,14 @@ mod adam;
 mod check;
 pub mod dispatch;
 mod eval;
+mod init;
 mod input;
 pub mod interrupt;
 mod phase;
 mod progress;
 mod steps;
 
+pub use init::initial;
 pub use input::{HostBatch, batch};
 pub use phase::{Phases, Stopwatch};
 pub use progress::spinner;
@@ -24,7 +26,7 @@ use burn::optim::adaptor::OptimizerAdaptor;
 
 use crate::ops::TrainBackend;
 use crate::record::Status;
-use crate::workload::{DataSource, Info, ModelKind, Workload};
+use crate::workload::{DataSource, Info, ModelKind, Target, Workload};
 
 /// Adam's step size for both workloads (Keras' default, which the seeds used).
 pub(crate) const LEARNING_RATE: f64 = 1e-3;
@@ -46,6 +48,10 @@ pub struct Job<'a> {
     pub seed: u64,
     /// Mirror a random half of each training batch (`--flip`).
     pub flip: bool,
+    /// The validation metric to train to, and whether to stop there (`--stop-at-target`)
+    /// rather than go on to `epochs`.
+    pub target: Target,
+    pub stop_at_target: bool,
     /// Where the workload may draw its validation picture (a path without extension).
     pub draw_to: Option<PathBuf>,
     /// Shown on the progress bar, e.g. `keypoints/cpu b32 #0`.
@@ -69,6 +75,8 @@ pub struct Outcome {
     pub workload: &'static str,
     pub model: &'static str,
     pub params: Option<usize>,
+    /// First 16 hex digits of the SHA-256 of the initial weights, equal on every backend.
+    pub init_sha256: Option<String>,
     pub flops_per_image: u64,
     pub dataset: Option<&'static str>,
     pub dataset_sha256: Option<String>,
@@ -90,6 +98,9 @@ pub struct Outcome {
     /// predicted class, row-major).
     pub classes: &'static [&'static str],
     pub confusion: Option<Vec<u64>>,
+    /// The metric trained to, and the first epoch whose validation reached it.
+    pub target: Option<f64>,
+    pub epochs_to_target: Option<usize>,
     /// The picture drawn after training, if the workload draws one.
     pub artifact: Option<PathBuf>,
 }
@@ -103,6 +114,7 @@ impl Outcome {
             workload: w.name,
             model: w.model,
             params: None,
+            init_sha256: None,
             flops_per_image: w.flops_per_image,
             dataset: None,
             dataset_sha256: None,
@@ -119,6 +131,8 @@ impl Outcome {
             val_metric: None,
             classes: w.classes,
             confusion: None,
+            target: None,
+            epochs_to_target: None,
             artifact: None,
         }
     }

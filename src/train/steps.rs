@@ -4,13 +4,14 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::module::{AutodiffModule, ModuleVisitor, Param};
+use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use rand::seq::SliceRandom;
 
 use super::check::known_product;
 use super::eval::evaluate;
+use super::init::initial;
 use super::input::{prefetch, split};
 use super::interrupt;
 use super::phase::read;
@@ -81,9 +82,8 @@ where
     }
 
     bar.set_message(format!("{} model init", job.label));
-    B::seed(device, job.seed);
-    let mut model = w.init::<B>(device);
-    model.visit(&mut Materialize); // burn initialises parameters lazily; do it inside this phase
+    let (mut model, init_sha256) = initial::<B, W>(&w, device, job.seed);
+    out.init_sha256 = Some(init_sha256);
     let mut optim = optimizer::<B, W>();
     out.params = Some(model.num_params());
     out.phases.model_init_s = Some(sw.lap()?);
@@ -91,6 +91,7 @@ where
         return Ok(());
     }
 
+    out.target = Some(job.target.value);
     let b = job.batch_size;
     let steps = train_idx.len() / b; // the last partial batch is dropped: shapes never change
     count_steps(&bar, job, steps);
@@ -176,16 +177,20 @@ where
         let (sums, sample, confusion) =
             evaluate::<B::InnerBackend, W>(&w, &model.valid(), &data, &val_idx, b, device)?;
         eval_s += sw.lap()?;
-        if epoch == job.epochs
-            && let Some(path) = &job.draw_to
-        {
+        let metric = w.metric(&sums);
+        let reached = out.epochs_to_target.is_none() && job.target.reached(metric);
+        if reached {
+            out.epochs_to_target = Some(epoch);
+        }
+        let last = epoch == job.epochs || (reached && job.stop_at_target);
+        if last && let Some(path) = &job.draw_to {
             // Drawn after the eval lap: a picture is not part of any timed phase.
             out.artifact = w.draw(path, &sample)?;
             sw.lap()?;
         }
         out.phases.eval_s = Some(eval_s);
         out.val_loss = Some(sums.loss_sum / sums.loss_count);
-        out.val_metric = Some(w.metric(&sums));
+        out.val_metric = Some(metric);
         out.confusion = confusion;
         out.epochs.push(EpochStats {
             epoch,
@@ -194,6 +199,9 @@ where
             val_metric: out.val_metric,
         });
         bar.set_message(format!("{} epoch {epoch}: loss {train_loss:.4}", job.label));
+        if last {
+            break;
+        }
     }
     Ok(())
 }
@@ -226,13 +234,4 @@ fn stopped(out: &mut Outcome, when: &str) -> bool {
         out.error = Some(format!("interrupted by Ctrl-C or SIGTERM {when}"));
     }
     asked
-}
-
-/// Touches every float parameter so lazily initialised weights exist before timing moves on.
-struct Materialize;
-
-impl<B: Backend> ModuleVisitor<B> for Materialize {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let _ = param.val();
-    }
 }

@@ -88,6 +88,24 @@ pub struct Sample {
     pub n: usize,
 }
 
+/// A quality to train to (`--target-rmse`, `--target-accuracy`): a validation metric value
+/// and which side of it is better.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    pub value: f64,
+    pub higher_is_better: bool,
+}
+
+impl Target {
+    pub fn reached(&self, metric: f64) -> bool {
+        if self.higher_is_better {
+            metric >= self.value
+        } else {
+            metric <= self.value
+        }
+    }
+}
+
 /// The facts of a workload that rows need even when no run happened.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Info {
@@ -100,6 +118,19 @@ pub struct Info {
     pub read_options: &'static [ReadOption],
     pub flips: bool,
     pub classes: &'static [&'static str],
+    pub higher_is_better: bool,
+    /// The default target on synthetic data, and on real data.
+    pub default_target: [f64; 2],
+}
+
+impl Info {
+    /// `value`, or this workload's default for data that is synthetic or not, as a [`Target`].
+    pub fn target(&self, value: Option<f64>, synthetic: bool) -> Target {
+        Target {
+            value: value.unwrap_or(self.default_target[usize::from(!synthetic)]),
+            higher_is_better: self.higher_is_better,
+        }
+    }
 }
 
 impl Info {
@@ -114,6 +145,8 @@ impl Info {
             read_options: w.read_options(),
             flips: w.flips(),
             classes: w.classes(),
+            higher_is_better: w.higher_is_better(),
+            default_target: [w.default_target(true), w.default_target(false)],
         }
     }
 }
@@ -160,6 +193,12 @@ pub trait Workload: Copy + Send + Sync + 'static {
     /// Values per target row.
     fn target_len(&self) -> usize;
     fn metric_name(&self) -> &'static str;
+    /// Whether a larger metric is better (accuracy) or a smaller one (an error).
+    fn higher_is_better(&self) -> bool {
+        false
+    }
+    /// The metric a run trains to by default (`--target-*`), on `synthetic` data or real.
+    fn default_target(&self, synthetic: bool) -> f64;
     /// Forward multiply-accumulates for one image, from the layer shapes.
     fn forward_macs(&self) -> u64;
     /// f32 values per image of the largest single tensor a training step makes (a layer output

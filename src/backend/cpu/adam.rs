@@ -8,8 +8,9 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::TensorMetadata;
 use rayon::prelude::*;
 
+use super::choice::{CpuOps, cpu_ops};
 use super::flex::{floats, tensor};
-use crate::ops::{AdamArgs, AdamStep};
+use crate::ops::{AdamArgs, AdamStep, adam_with_ops};
 
 /// Parameters per rayon task: large enough to amortise the task, small enough to share out.
 const CHUNK: usize = 1 << 16;
@@ -21,6 +22,9 @@ impl AdamStep for Flex {
         moments: Option<(FlexTensor, FlexTensor)>,
         a: AdamArgs,
     ) -> [FlexTensor; 3] {
+        if cpu_ops() == CpuOps::Burn {
+            return adam_with_ops::<Self>(param, grad, moments, a);
+        }
         let shape = param.shape().to_vec();
         let mut p = into_vec(param);
         let (mut m, mut v) = match moments {
@@ -57,7 +61,6 @@ mod tests {
     use burn::tensor::TensorPrimitive;
 
     use super::*;
-    use crate::ops::adam_with_ops;
 
     fn flex(values: &[f32]) -> FlexTensor {
         Tensor::<Flex, 1>::from_floats(values, &FlexDevice)

@@ -4,6 +4,7 @@
 
 mod adam;
 mod block;
+mod choice;
 mod conv;
 mod dense;
 mod flex;
@@ -12,6 +13,8 @@ mod layers;
 
 use burn::backend::flex::FlexDevice;
 use burn::backend::{Autodiff, Flex};
+
+pub use choice::{CpuOps, cpu_ops, perturb_own_conv, set_cpu_ops};
 
 use super::{ComputeBackend, DeviceInfo, TrainOn};
 use crate::instance::host::Host;
@@ -36,6 +39,10 @@ impl ComputeBackend for Cpu {
     /// Flex runs precompiled Rust kernels.
     fn compiles_kernels(&self) -> bool {
         false
+    }
+
+    fn layer_ops(&self) -> &'static str {
+        cpu_ops().name()
     }
 }
 

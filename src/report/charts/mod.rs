@@ -8,11 +8,13 @@ use plotters::prelude::*;
 
 mod bars;
 mod plots;
+mod target;
 
 use super::aggregate::Workload;
 use super::format::{num, sig, usd};
 use bars::bars;
 use plots::{curves, scatter, timeline};
+use target::metric_vs_time;
 
 /// One chart: `svg` is None when nothing was measured to draw, and `note` then says why.
 pub struct Chart {
@@ -145,6 +147,15 @@ pub fn charts(w: &Workload) -> Result<Vec<Chart>> {
             "Validation metric per epoch",
             curves(w, |p| p.val_metric, &metric_axis, metric_scale)?,
             "Median over repeats at each epoch.",
+            "No validation metric per epoch was recorded.",
+        ),
+        chart(
+            "to-target",
+            "Validation metric against training time, to the target",
+            metric_vs_time(w, &metric_axis, metric_scale)?,
+            "Median over repeats at each epoch, against the sum of the median epoch times so \
+             far (the first epoch holds the warm-up step). The dashed line is the target: where \
+             a line first crosses it is that configuration's time to target.",
             "No validation metric per epoch was recorded.",
         ),
     ])

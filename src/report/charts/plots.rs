@@ -187,21 +187,7 @@ pub(super) fn curves(
     if series.is_empty() {
         return Ok(None);
     }
-    let values = series.iter().flat_map(|s| s.1.iter().map(|p| p.1));
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    let pad = if hi > lo {
-        (hi - lo) * 0.08
-    } else {
-        hi.abs().max(1.0) * 0.1
-    };
-    // Losses, accuracies and errors are never negative: keep the axis from suggesting so.
-    let y = (if lo >= 0.0 {
-        (lo - pad).max(0.0)
-    } else {
-        lo - pad
-    })..hi + pad;
+    let y = value_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
     let last = series
         .iter()
         .flat_map(|s| s.1.iter().map(|p| p.0))
@@ -243,4 +229,22 @@ pub(super) fn curves(
         legend(&side, &entries)
     })
     .map(Some)
+}
+
+/// A padded axis range around `values`.
+pub(super) fn value_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let pad = if hi > lo {
+        (hi - lo) * 0.08
+    } else {
+        hi.abs().max(1.0) * 0.1
+    };
+    // Losses, accuracies and errors are never negative: keep the axis from suggesting so.
+    (if lo >= 0.0 {
+        (lo - pad).max(0.0)
+    } else {
+        lo - pad
+    })..hi + pad
 }
