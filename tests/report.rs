@@ -176,7 +176,7 @@ fn report_html_renders_in_headless_chromium() {
     let page = out.join("report.html");
     let html = fs::read_to_string(&page).unwrap();
 
-    // Six charts per workload, each an inline SVG in its figure.
+    // Seven charts per workload, each an inline SVG in its figure.
     let charts = [
         "epoch-time",
         "epoch-cost",
@@ -184,6 +184,7 @@ fn report_html_renders_in_headless_chromium() {
         "phases",
         "loss",
         "metric",
+        "to-target",
     ];
     for workload in ["keypoints-net2", "turtle-cnn"] {
         for chart in charts {
@@ -200,6 +201,7 @@ fn report_html_renders_in_headless_chromium() {
         "steady epoch time (s)",
         "cost per epoch (USD)",
         "validation accuracy (%)",
+        "training seconds so far",
     ] {
         assert!(html.contains(label), "no axis label {label}");
     }

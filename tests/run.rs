@@ -147,14 +147,19 @@ fn catalog_instance_prices_the_run() {
         );
         assert_eq!(r.price_date.as_deref(), Some("2026-01-21"));
     }
-    let cuda = &rows[0];
+    // The cpu reference trains first, whatever the order given.
+    assert_eq!(
+        (rows[0].backend.as_str(), rows[1].backend.as_str()),
+        ("cpu", "cuda")
+    );
+    let cuda = &rows[1];
     assert_eq!(cuda.status, Status::Unavailable);
     assert!(
         cuda.error.as_deref().unwrap().contains("Tesla V100"),
         "{:?}",
         cuda.error
     );
-    let cpu = &rows[1];
+    let cpu = &rows[0];
     assert_eq!(cpu.status, Status::Ok, "{:?}", cpu.error);
     assert_eq!(
         cpu.instance_gpu.as_deref(),

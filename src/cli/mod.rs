@@ -26,6 +26,7 @@ Examples:
   gpubench run --instance local                       both workloads, every backend, synthetic data
   gpubench run --instance g5.xlarge --backend cuda --batch-size 32,64 --repeats 3
   gpubench run --instance local --price 0.35 --workload keypoints --epochs 5
+  gpubench run --instance local --workload turtle --epochs 10 --target-accuracy 0.9 --stop-at-target
   gpubench run --instance local --data-keypoints training.csv --flip --backend cpu
   gpubench run --instance local --data-turtle turtles/ --model mlp-hog
   gpubench run --instance my-laptop --price 0.20 --backend cpu   a machine outside the catalog

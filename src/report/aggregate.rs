@@ -498,4 +498,49 @@ mod tests {
         };
         assert_eq!(groups_of(vec![host("a"), host("b")]).len(), 1);
     }
+
+    #[test]
+    fn a_curve_leaving_the_cpu_reference_is_flagged_and_targets_are_ranked_by_cost() {
+        let row = |backend: &str, dev: Option<f64>, cost: Option<f64>| RunRow {
+            init_sha256: Some("0123456789abcdef".into()),
+            loss_rel_dev: dev,
+            target: Some(3.0),
+            epochs_to_target: cost.map(|_| 2),
+            time_to_target_init_s: cost,
+            cost_to_target_usd: cost,
+            ..run("a", backend, 0, 1.0, 3600.0)
+        };
+        let loaded = Loaded {
+            runs: vec![
+                row("cpu", None, Some(8.0)),
+                row("wgpu", Some(0.17), Some(2.0)),
+                row("cuda", Some(0.002), None),
+            ],
+            runs_files: 1,
+            ..Loaded::default()
+        };
+        let r = Report::new(&loaded, Path::new("."), 0.01);
+        let w = &r.workloads[0];
+        let t = super::super::tables::to_target(w, r.parity_tol);
+        let cell = |backend: &str, col: usize| {
+            t.rows.iter().find(|row| row[1] == backend).unwrap()[col].clone()
+        };
+        assert_eq!(
+            (cell("wgpu", 4), cell("cuda", 4), cell("cpu", 4)),
+            (
+                "✗ 1.7e-1".to_string(),
+                "2.0e-3".to_string(),
+                "–".to_string()
+            )
+        );
+        assert_eq!(
+            (cell("cpu", 6), cell("cuda", 6)),
+            ("1 of 1".into(), "0 of 1".into())
+        );
+        assert_eq!(cell("wgpu", 3), "0123456789abcdef");
+        // Cheapest to target first; a configuration that never reached it is not ranked.
+        let ranking = super::super::tables::ranking(w);
+        let cheapest: Vec<&str> = ranking.rows.iter().map(|r| r[7].as_str()).collect();
+        assert_eq!(cheapest, ["a · wgpu · bs32", "a · cpu · bs32", ""]);
+    }
 }

@@ -279,11 +279,11 @@ pub fn ranking(w: &Workload) -> Table {
 }
 
 /// Per configuration: the initial weights' hash, how far the training loss left the cpu
-/// reference's (⚠ beyond `tol`), and the epochs, seconds and dollars to the target.
+/// reference's (✗ beyond `tol`), and the epochs, seconds and dollars to the target.
 pub fn to_target(w: &Workload, tol: f64) -> Table {
     let m = w.metric_name.as_deref();
     let mut t = Table::new(
-        format!("Same start, parity and time to target (⚠: loss leaves cpu's by more than {tol})"),
+        format!("Same start, parity and time to target (✗: loss leaves cpu's by more than {tol})"),
         &[
             "instance",
             "backend",
@@ -301,7 +301,7 @@ pub fn to_target(w: &Workload, tol: f64) -> Table {
     );
     for g in &w.groups {
         let dev = g.loss_rel_dev.map_or(NONE.into(), |d| {
-            let flag = if d.max > tol { "⚠ " } else { "" };
+            let flag = if d.max > tol { "✗ " } else { "" };
             format!("{flag}{:.1e}", d.max)
         });
         t.rows.push(vec![
