@@ -94,3 +94,55 @@ fn backends_train_the_same_from_the_same_start_and_a_perturbed_kernel_is_caught(
         "a 1 % error in the conv kernel went unseen: {dev:.2e}"
     );
 }
+
+/// The weight gradient of a lone convolution of the turtle net's first layer's shapes (8 × 3 ×
+/// 198 × 198 through 30 filters of 3 × 3) on the backend `T` trains on.
+struct ConvWeightGrad;
+
+impl BackendVisitor for ConvWeightGrad {
+    type Output = Result<Vec<f32>, String>;
+    fn visit<T: TrainOn>(self, b: &T) -> Self::Output {
+        b.probe()?;
+        Ok(conv_weight_grad::<T::Burn>(&b.device()))
+    }
+}
+
+fn conv_weight_grad<B: TrainBackend>(device: &B::Device) -> Vec<f32> {
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+    let values = |n: usize, k: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * k) % 2001) as f32 / 1000.0 - 1.0)
+            .collect()
+    };
+    let x = TensorData::new(values(8 * 3 * 198 * 198, 7), [8, 3, 198, 198]);
+    let w = TensorData::new(values(30 * 3 * 9, 13), [30, 3, 3, 3]);
+    let x = Tensor::<B, 4>::from_data(x, device);
+    let w = Tensor::<B, 4>::from_data(w, device).require_grad();
+    let y = conv2d(
+        x,
+        w.clone(),
+        None,
+        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+    );
+    let g = TensorData::new(values(8 * 30 * 196 * 196, 17), [8, 30, 196, 196]);
+    let grads = (y * Tensor::from_data(g, device)).sum().backward();
+    w.grad(&grads).unwrap().into_data().to_vec().unwrap()
+}
+
+/// What the turtle net's `loss_rel_dev` on wgpu (0.17 over 3 epochs) comes from: on Mesa 22.3.6
+/// lavapipe with burn 0.21 this weight gradient is off by more than its own size (relative error
+/// 1.26) against the cpu's, on which gpubench's kernels and burn's Flex ops agree to 1e-7.
+/// Ignored so CI stays green until burn or Mesa changes; `cargo test --release --test parity --
+/// --ignored` (on a GPU too) shows where it stands.
+#[test]
+#[ignore = "fails on lavapipe with burn 0.21: see the README's Same start section"]
+fn wgpu_computes_the_first_turtle_convolutions_weight_gradient_as_cpu_does() {
+    let cpu = conv_weight_grad::<Autodiff<Flex>>(&FlexDevice);
+    let wgpu = backend::visit("wgpu", ConvWeightGrad).unwrap().unwrap();
+    let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();
+    let err = norm(&mut cpu.iter().zip(&wgpu).map(|(a, b)| f64::from(a - b)));
+    let rel = err / norm(&mut cpu.iter().map(|&a| f64::from(a)));
+    eprintln!("conv weight gradient, wgpu against cpu: relative error {rel:.2e}");
+    assert!(rel < 1e-4, "relative error {rel:.2e}");
+}
