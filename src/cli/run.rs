@@ -257,9 +257,12 @@ fn report_line(r: &RunRow) {
         "{}/{} b{} #{}",
         r.workload, r.backend, r.batch_size, r.repeat
     );
+    let parity = r.loss_rel_dev.map_or(String::new(), |d| {
+        format!(", training loss {d:.1e} from cpu's")
+    });
     match (r.status, r.total_s) {
-        (Status::Ok, Some(t)) => eprintln!("{what}: ok in {t:.1} s"),
-        _ => eprintln!("{what}: {}", r.status.as_str()),
+        (Status::Ok, Some(t)) => eprintln!("{what}: ok in {t:.1} s{parity}"),
+        _ => eprintln!("{what}: {}{parity}", r.status.as_str()),
     }
 }
 
