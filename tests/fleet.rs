@@ -329,6 +329,86 @@ fn launch_fleet_dry_run_prints_one_run_instances_per_type_and_calls_nothing() {
     }
 }
 
+#[test]
+fn launch_fleet_puts_the_nodes_of_a_multi_node_run_in_one_cluster_placement_group() {
+    require(&["bash"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let never = tmp.path().join("no-such-aws");
+    let args = [
+        "--dry-run",
+        "--types",
+        "p4d.24xlarge",
+        "--bucket",
+        "b",
+        "--ami",
+        "ami-1",
+        "--binary-s3",
+        "s3://b/bin/gpubench",
+        "--run-id",
+        "r-nodes",
+        "--nodes",
+        "2",
+        "--workloads",
+        "turtle",
+        "--backends",
+        "cuda",
+    ];
+    let (status, out) = launch_fleet(&args, &never, tmp.path(), &[]);
+    assert!(status.success(), "{out}");
+    assert!(
+        out.contains("ec2 create-placement-group --group-name gpubench-r-nodes-p4d.24xlarge --strategy cluster"),
+        "{out}"
+    );
+    let lines = run_instances_lines(&out);
+    assert_eq!(lines.len(), 1, "{out}");
+    for want in [
+        "--count 2 ",
+        "--placement GroupName=gpubench-r-nodes-p4d.24xlarge",
+    ] {
+        assert!(
+            lines[0].contains(want),
+            "`{want}` missing from\n{}",
+            lines[0]
+        );
+    }
+    assert!(out.lines().any(|l| l.ends_with("NODES=2")), "{out}");
+    // One run over the nodes: one workload on one backend.
+    let (status, out) = launch_fleet(&args[..args.len() - 2], &never, tmp.path(), &[]);
+    assert_eq!(status.code(), Some(2), "{out}");
+    assert!(out.contains("give one --backends"), "{out}");
+}
+
+#[test]
+fn rank_0_of_a_multi_node_run_publishes_its_address_and_fails_in_time_without_its_peer() {
+    let sb = Sandbox::start();
+    let (prefix, run_id) = ("fleet-nodes", "run-nodes-1");
+    let run = sb.run_user_data_with(prefix, run_id, "--peer-timeout 3", &[("NODES", "2")]);
+    check_shutdown_and_imds(&sb, &run);
+    let dir = format!("{prefix}/{INSTANCE_TYPE}/{run_id}");
+    assert_eq!(
+        sb.object(&format!("{dir}/coordinator")).trim(),
+        "127.0.0.1:29500"
+    );
+    assert!(
+        sb.imds_log()
+            .contains("GET /latest/meta-data/ami-launch-index")
+    );
+    let local = sb.path().join("runs-nodes");
+    fs::create_dir_all(&local).unwrap();
+    fs::write(
+        local.join("runs.csv"),
+        sb.object(&format!("{dir}/node-0/runs.csv")),
+    )
+    .unwrap();
+    let rows = common::runs(&local);
+    assert_eq!(rows.len(), 1, "{}", run.output);
+    let r = &rows[0];
+    assert_eq!((r.status, r.run_id.as_str()), (Status::Failed, run_id));
+    assert_eq!((r.nodes, r.node_rank), (Some(2), Some(0)));
+    let why = r.error.as_deref().unwrap_or_default();
+    assert!(why.contains("gave no answer in 3 s"), "{why}");
+}
+
 /// A fake AWS CLI: records each call (one argument a line, `--` after each), keeps the user data
 /// it was given, answers SSM with an AMI id and run-instances with an instance id.
 const FAKE_AWS: &str = r#"#!/bin/bash

@@ -44,7 +44,7 @@ impl BackendVisitor for Losses {
     fn visit<T: TrainOn>(self, b: &T) -> Self::Output {
         b.probe()?;
         b.before_training();
-        Ok(losses::<T::Burn>(&b.device()))
+        Ok(losses::<T::Burn>(&b.device(0)))
     }
 }
 
@@ -103,7 +103,7 @@ impl BackendVisitor for ConvWeightGrad {
     type Output = Result<Vec<f32>, String>;
     fn visit<T: TrainOn>(self, b: &T) -> Self::Output {
         b.probe()?;
-        Ok(conv_weight_grad::<T::Burn>(&b.device()))
+        Ok(conv_weight_grad::<T::Burn>(&b.device(0)))
     }
 }
 

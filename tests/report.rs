@@ -121,12 +121,12 @@ fn a_bad_row_is_refused_with_its_file_and_line() {
     assert!(!out.join("report.md").exists() && !out.join("report.html").exists());
 
     // A file from a newer gpubench is refused as such.
-    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "7,", 1);
+    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "8,", 1);
     fs::write(&runs, lines.join("\n") + "\n").unwrap();
     let (_, o) = report(dir.path(), &[&bad]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
-        text(&o).contains(":4: schema_version 7 was written by a newer gpubench"),
+        text(&o).contains(":4: schema_version 8 was written by a newer gpubench"),
         "{}",
         text(&o)
     );

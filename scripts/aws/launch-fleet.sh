@@ -29,6 +29,10 @@ usage: scripts/aws/launch-fleet.sh --types g4dn.xlarge,g5.xlarge,... --bucket BU
   --epochs N               gpubench --epochs [3]
   --gpubench-args "ARGS"   more arguments for `gpubench run` (e.g. "--batch-size 32,64 --repeats 3")
   --run-id ID              fleet run id, in the tags and the S3 keys [UTC time + random]
+  --nodes N                N instances of each type train one run together (data-parallel
+                           over all their GPUs), in a cluster placement group; needs one
+                           --workloads and one --backends, and a security group that lets the
+                           instances reach each other on TCP 29500-(29501+N) [1]
   --dry-run                print the AWS CLI commands and the user data's variables; call nothing
   -h, --help               this help
 
@@ -51,7 +55,7 @@ USER_DATA_LIMIT=16384 # bytes, EC2's limit before base64
 
 types="" bucket="" prefix="gpubench" region="" spot=0 max_minutes=90
 profile="gpubench-fleet" key_name="" ami="" subnet="" sgs="" binary_s3=""
-repo="" rev="" workloads="" backends="" epochs="" gpubench_args="" run_id="" dry_run=0
+repo="" rev="" workloads="" backends="" epochs="" gpubench_args="" run_id="" dry_run=0 nodes=1
 
 while [ $# -gt 0 ]; do
     opt="$1"
@@ -61,7 +65,7 @@ while [ $# -gt 0 ]; do
     --dry-run) dry_run=1; shift; continue ;;
     --types | --bucket | --prefix | --region | --max-minutes | --instance-profile | --key-name | --ami | \
         --subnet-id | --security-group-ids | --binary-s3 | --repo | --rev | --workloads | --backends | \
-        --epochs | --gpubench-args | --run-id)
+        --epochs | --gpubench-args | --run-id | --nodes)
         [ $# -ge 2 ] || die "$opt needs a value"
         val="$2"
         shift 2
@@ -87,6 +91,7 @@ while [ $# -gt 0 ]; do
     --epochs) epochs="$val" ;;
     --gpubench-args) gpubench_args="$val" ;;
     --run-id) run_id="$val" ;;
+    --nodes) nodes="$val" ;;
     esac
 done
 
@@ -96,6 +101,14 @@ done
 [[ "$bucket" =~ ^[a-z0-9][a-z0-9.-]*$ ]] || die "--bucket: not an S3 bucket name: $bucket"
 [[ "$max_minutes" =~ ^[1-9][0-9]*$ ]] || die "--max-minutes: a whole number of minutes, got: $max_minutes"
 [ -z "$epochs" ] || [[ "$epochs" =~ ^[1-9][0-9]*$ ]] || die "--epochs: a positive whole number, got: $epochs"
+[[ "$nodes" =~ ^[1-9][0-9]*$ ]] || die "--nodes: a positive whole number, got: $nodes"
+if [ "$nodes" -gt 1 ]; then
+    # A multi-node run is one gpubench run: one workload on one backend.
+    [[ -n "$workloads" && "$workloads" != *,* && "$workloads" != all ]] ||
+        die "--nodes $nodes trains one run: give one --workloads"
+    [[ -n "$backends" && "$backends" != *,* && "$backends" != all ]] ||
+        die "--nodes $nodes trains one run: give one --backends"
+fi
 [ -z "$binary_s3" ] || [[ "$binary_s3" == s3://?*/?* ]] || die "--binary-s3: expected s3://bucket/key, got: $binary_s3"
 [ -z "$ami" ] || [[ "$ami" =~ ^ami-[0-9a-f]+$ ]] || die "--ami: expected ami-..., got: $ami"
 # User data is readable by anyone who can describe the instance: keep credentials out of it.
@@ -140,7 +153,7 @@ var_block() {
     local name value
     echo "# --- gpubench fleet configuration (written by launch-fleet.sh) ---"
     for name in BUCKET PREFIX RUN_ID MAX_MINUTES GPUBENCH_BINARY_S3 GPUBENCH_REPO GPUBENCH_GIT_REV \
-        WORKLOADS BACKENDS EPOCHS GPUBENCH_ARGS GPUBENCH_SMOKE_GZ64; do
+        WORKLOADS BACKENDS EPOCHS GPUBENCH_ARGS GPUBENCH_SMOKE_GZ64 NODES; do
         case "$name" in
         BUCKET) value="$bucket" ;;
         PREFIX) value="$prefix" ;;
@@ -154,6 +167,7 @@ var_block() {
         EPOCHS) value="$epochs" ;;
         GPUBENCH_ARGS) value="$gpubench_args" ;;
         GPUBENCH_SMOKE_GZ64) value="$(gzip -9c "$SMOKE_SRC" | base64 -w0)" ;;
+        NODES) value="$([ "$nodes" -gt 1 ] && echo "$nodes")" ;;
         esac
         # Unset options stay out, so user-data.sh's own defaults apply.
         [ -z "$value" ] || echo "$name=$(quote "$value")"
@@ -199,15 +213,32 @@ failures=0
 id=""
 for t in "${type_list[@]}"; do
     tags="{Key=gpubench-run,Value=$run_id},{Key=gpubench-type,Value=$t},{Key=Name,Value=gpubench-$t}"
+    placement=()
+    if [ "$nodes" -gt 1 ]; then
+        # The nodes of one run side by side: a cluster placement group, one per type and run.
+        group="gpubench-$run_id-$t"
+        pg_cmd=("$AWS_CLI" ${region_args[@]+"${region_args[@]}"} ec2 create-placement-group
+            --group-name "$group" --strategy cluster)
+        if [ "$dry_run" -eq 1 ]; then
+            show "${pg_cmd[@]}"
+        elif ! "${pg_cmd[@]}" >/dev/null; then
+            echo "launch-fleet: create-placement-group failed for $t" >&2
+            ids+=("FAILED")
+            failures=$((failures + 1))
+            continue
+        fi
+        placement=(--placement "GroupName=$group")
+    fi
     cmd=("$AWS_CLI" ${region_args[@]+"${region_args[@]}"} ec2 run-instances
         --image-id "$ami"
         --instance-type "$t"
-        --count 1
+        --count "$nodes"
         --instance-initiated-shutdown-behavior terminate
         --iam-instance-profile "Name=$profile"
         --metadata-options "HttpTokens=required,HttpEndpoint=enabled,HttpPutResponseHopLimit=2"
         --user-data "file://$user_data"
         --tag-specifications "ResourceType=instance,Tags=[$tags]" "ResourceType=volume,Tags=[$tags]")
+    cmd+=(${placement[@]+"${placement[@]}"})
     [ "$spot" -eq 0 ] || cmd+=(--instance-market-options MarketType=spot)
     [ -z "$key_name" ] || cmd+=(--key-name "$key_name")
     [ -z "$subnet" ] || cmd+=(--subnet-id "$subnet")
@@ -215,7 +246,7 @@ for t in "${type_list[@]}"; do
         IFS=',' read -r -a sg_list <<<"$sgs"
         cmd+=(--security-group-ids "${sg_list[@]}")
     fi
-    cmd+=(--query 'Instances[0].InstanceId' --output text)
+    cmd+=(--query 'Instances[].InstanceId' --output text)
     if [ "$dry_run" -eq 1 ]; then
         echo "# $t:"
         show "${cmd[@]}"

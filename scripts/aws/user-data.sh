@@ -6,7 +6,11 @@
 #   2. gets gpubench: a prebuilt binary from S3 (GPUBENCH_BINARY_S3) or `cargo install --git`,
 #   3. runs the GPU smoke checks (scripts/gpu-smoke.sh, embedded by launch-fleet.sh), then
 #      `gpubench run --instance auto` (gpubench reads the instance type from IMDSv2),
-#   4. uploads the CSVs, any pictures and the logs to s3://BUCKET/PREFIX/<instance-type>/<run-id>/,
+#      With NODES > 1 the instances of one launch train one run together: the rank is the EC2
+#      launch index, rank 0 publishes its address at <run>/coordinator in the bucket, the
+#      others wait for it there.
+#   4. uploads the CSVs, any pictures and the logs to s3://BUCKET/PREFIX/<instance-type>/<run-id>/
+#      (node-<rank>/ below it for a multi-node run),
 #   5. shuts down; with --instance-initiated-shutdown-behavior terminate that terminates it.
 # Steps 4 and 5 also happen when anything fails (trap on EXIT), so a broken run still leaves its
 # logs in S3 and stops billing.
@@ -31,6 +35,8 @@ set -Eeuo pipefail
 : "${EPOCHS:=3}"                         # --epochs
 : "${GPUBENCH_ARGS:=}"                   # more arguments for gpubench run, split on spaces
 : "${GPUBENCH_SMOKE_GZ64:=}"             # scripts/gpu-smoke.sh, gzip + base64; empty: no smoke checks
+: "${NODES:=1}"                          # instances training one run together (launch-fleet --nodes)
+: "${COORDINATOR_PORT:=29500}"           # rank 0's coordinator port; data ports follow it
 : "${GPUBENCH_AWS_IMDS_URL:=http://169.254.169.254}"  # IMDS base URL, also read by gpubench
 : "${S3_ENDPOINT_URL:=}"                 # non-empty: --endpoint-url for every aws call (tests)
 : "${LOG_FILE:=/var/log/gpubench-user-data.log}"
@@ -45,6 +51,7 @@ shutdown -h "+$MAX_MINUTES" || echo "gpubench: WARNING: could not schedule the b
 exec 3>&1 4>&2 # the console, kept for the end
 TEE_PID=""
 INSTANCE_TYPE=unknown-instance-type
+NODE_DIR="" # node-<rank>/ under the run's folder, for a multi-node run
 [ -n "$RUN_ID" ] || RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-${HOSTNAME:-host}"
 OUT_DIR="$WORK_DIR/out"
 GPUBENCH="$WORK_DIR/bin/gpubench"
@@ -66,7 +73,7 @@ finish() {
     trap - EXIT ERR
     set +e
     log "finished with exit status $rc; uploading results and logs"
-    dest="s3://$BUCKET/${PREFIX:+${PREFIX%/}/}$INSTANCE_TYPE/$RUN_ID"
+    dest="s3://$BUCKET/${PREFIX:+${PREFIX%/}/}$INSTANCE_TYPE/$RUN_ID$NODE_DIR"
     mkdir -p "$WORK_DIR"
     printf 'exit_status=%s\ninstance_type=%s\nrun_id=%s\nfinished_at=%s\n' \
         "$rc" "$INSTANCE_TYPE" "$RUN_ID" "$(date -u +%FT%TZ)" >"$WORK_DIR/status.txt"
@@ -122,7 +129,13 @@ imds() {
 INSTANCE_TYPE=$(imds instance-type)
 REGION=$(imds placement/region)
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$REGION}"
-log "instance $INSTANCE_TYPE in $REGION, run $RUN_ID"
+case "$NODES" in '' | *[!0-9]* | 0) log "NODES must be a positive whole number, got '$NODES'"; exit 2 ;; esac
+NODE_RANK=0
+if [ "$NODES" -gt 1 ]; then
+    NODE_RANK=$(imds ami-launch-index)
+    NODE_DIR="/node-$NODE_RANK"
+fi
+log "instance $INSTANCE_TYPE in $REGION, run $RUN_ID, node $NODE_RANK of $NODES"
 
 # --- 2. gpubench --------------------------------------------------------------------------------
 if ! command -v aws >/dev/null; then
@@ -175,6 +188,23 @@ else
 fi
 run_args=(run --instance "$GPUBENCH_INSTANCE" --workload "$WORKLOADS" --epochs "$EPOCHS" --out "$OUT_DIR")
 [ -z "$BACKENDS" ] || run_args+=(--backend "$BACKENDS")
+if [ "$NODES" -gt 1 ]; then
+    rendezvous="s3://$BUCKET/${PREFIX:+${PREFIX%/}/}$INSTANCE_TYPE/$RUN_ID/coordinator"
+    coordinator=""
+    if [ "$NODE_RANK" -eq 0 ]; then
+        coordinator="$(imds local-ipv4):$COORDINATOR_PORT"
+        printf '%s\n' "$coordinator" | awscli s3 cp --only-show-errors - "$rendezvous"
+        log "coordinator $coordinator published at $rendezvous"
+    else
+        for _ in $(seq 120); do
+            coordinator=$(awscli s3 cp --only-show-errors "$rendezvous" - 2>/dev/null) && break
+            sleep 5
+        done
+        [ -n "$coordinator" ] || { log "no coordinator at $rendezvous after 10 minutes"; exit 1; }
+        log "coordinator $coordinator (from $rendezvous)"
+    fi
+    run_args+=(--nodes "$NODES" --node-rank "$NODE_RANK" --coordinator "$coordinator" --run-id "$RUN_ID")
+fi
 read -r -a extra_args <<<"$GPUBENCH_ARGS"
 log "gpubench ${run_args[*]} ${extra_args[*]}"
 "$GPUBENCH" "${run_args[@]}" "${extra_args[@]}"

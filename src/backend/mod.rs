@@ -24,6 +24,8 @@ pub struct DeviceInfo {
     /// The largest buffer a kernel may bind (wgpu's `max_storage_buffer_binding_size`), where
     /// the device has such a limit.
     pub max_buffer_bytes: Option<u64>,
+    /// Devices like it the backend sees: what `--devices all` trains on.
+    pub count: usize,
 }
 
 /// A backend as the command line sees it: a name, a probe, facts about its kernels.
@@ -45,12 +47,18 @@ pub trait ComputeBackend: Sync {
     fn measure_peak(&self) -> Option<Result<f64, String>> {
         None
     }
+    /// Whether several replicas may share one device (the cpu's cores), so `--devices N`
+    /// may exceed the devices the probe counted.
+    fn shares_device(&self) -> bool {
+        false
+    }
 }
 
 /// A backend as training sees it: the burn backend type and the device to train on.
 pub trait TrainOn: ComputeBackend {
     type Burn: TrainBackend;
-    fn device(&self) -> <Self::Burn as BackendTypes>::Device;
+    /// The `k`-th device the probe counted; 0 is the one a one-device run trains on.
+    fn device(&self, k: usize) -> <Self::Burn as BackendTypes>::Device;
     /// Called on the training thread before a run starts.
     fn before_training(&self) {}
 }

@@ -29,7 +29,8 @@ impl ComputeBackend for Wgpu {
             backends: api(),
             ..::wgpu::InstanceDescriptor::new_without_display_handle()
         });
-        if pollster::block_on(instance.enumerate_adapters(api())).is_empty() {
+        let adapters = pollster::block_on(instance.enumerate_adapters(api()));
+        if adapters.is_empty() {
             return Err(format!(
                 "no {api:?} adapter: install a GPU driver with {api:?} support \
                  (without a GPU on Linux: apt-get install mesa-vulkan-drivers libvulkan1)",
@@ -45,6 +46,10 @@ impl ComputeBackend for Wgpu {
             }))
             .map_err(|e| format!("no usable adapter: {e}"))?;
         let info = adapter.get_info();
+        let count = adapters
+            .iter()
+            .filter(|a| a.get_info().device_type == info.device_type)
+            .count();
         let kind = match info.device_type {
             ::wgpu::DeviceType::DiscreteGpu => "discrete-gpu",
             ::wgpu::DeviceType::IntegratedGpu => "integrated-gpu",
@@ -61,6 +66,7 @@ impl ComputeBackend for Wgpu {
                     .to_string(),
             ),
             max_buffer_bytes: Some(adapter.limits().max_storage_buffer_binding_size),
+            count,
         })
     }
 
@@ -73,8 +79,17 @@ impl ComputeBackend for Wgpu {
 impl TrainOn for Wgpu {
     type Burn = Autodiff<BurnWgpu>;
 
-    fn device(&self) -> WgpuDevice {
-        WgpuDevice::DefaultDevice
+    /// burn numbers adapters per type, so the others follow the default adapter's type.
+    fn device(&self, k: usize) -> WgpuDevice {
+        if k == 0 {
+            return WgpuDevice::DefaultDevice;
+        }
+        match self.probe().map(|d| d.kind) .as_deref() {
+            Ok("integrated-gpu") => WgpuDevice::IntegratedGpu(k),
+            Ok("virtual-gpu") => WgpuDevice::VirtualGpu(k),
+            Ok("cpu") => WgpuDevice::Cpu,
+            _ => WgpuDevice::DiscreteGpu(k),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod plan;
 mod probe;
 mod rows;
 mod run;
+mod spread;
 
 use std::path::PathBuf;
 
@@ -166,6 +167,8 @@ pub struct RunArgs {
     pub synthetic: u32,
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub spread: spread::SpreadArgs,
     /// Rows of real keypoints data (--data-keypoints) with missing keypoints: masked out of the
     /// loss, dropped, or forward-filled [default: mask]
     #[arg(long, value_enum)]
@@ -231,7 +234,9 @@ fn with_all(mut names: Vec<&'static str>) -> Vec<&'static str> {
 pub fn main() -> Result<()> {
     let cli = Cli::parse();
     crate::error::report_panics_once();
-    let out = &mut std::io::stdout().lock();
+    let _ = tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default());
+    // Not locked for the whole command: burn-collective's threads log to stdout, and would wait.
+    let out = &mut std::io::stdout();
     match cli.command {
         Command::Run(args) => run::run(&args, out),
         Command::Report {

@@ -47,6 +47,32 @@ pub struct Key<'a> {
     pub layer_ops: &'a str,
     /// How far the training loss left the cpu reference's ([`loss_rel_dev`]).
     pub loss_rel_dev: Option<f64>,
+    pub spread: Spread,
+}
+
+/// What a run was spread over, as its row says it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub devices: usize,
+    pub nodes: usize,
+    pub node_rank: usize,
+    pub global_batch: usize,
+    /// `--global-batch`: the batch size is the global batch, not each device's.
+    pub strong: bool,
+}
+
+#[cfg(test)]
+impl Spread {
+    /// One device of one node.
+    pub fn one(batch: usize) -> Self {
+        Self {
+            devices: 1,
+            nodes: 1,
+            node_rank: 0,
+            global_batch: batch,
+            strong: false,
+        }
+    }
 }
 
 /// The `runs.csv` row of one run.
@@ -155,6 +181,19 @@ pub fn run_row(
         time_to_target_s: to_target.map(|t| t.0),
         time_to_target_init_s: to_target.map(|t| t.1),
         cost_to_target_usd: usd_per_s.zip(to_target).map(|(r, t)| r * t.1),
+        devices: Some(key.spread.devices),
+        nodes: Some(key.spread.nodes),
+        node_rank: Some(key.spread.node_rank),
+        global_batch: Some(key.spread.global_batch),
+        scaling: Some(if key.spread.strong { "strong" } else { "weak" }.to_string()),
+        comm_s: o.comm_s,
+        gpus_used: Some(if on_gpu {
+            key.spread.devices * key.spread.nodes
+        } else {
+            0
+        }),
+        // A machine outside the catalog has no GPU count that bills.
+        gpu_count: (ctx.instance.provider != "local").then_some(ctx.instance.gpu_count as usize),
     }
 }
 
@@ -200,6 +239,7 @@ pub fn epoch_rows(ctx: &Context, key: Key, o: &Outcome) -> Vec<EpochRow> {
             seconds: e.seconds,
             train_loss: e.train_loss,
             val_metric: e.val_metric,
+            devices: key.spread.devices,
         })
         .collect()
 }
@@ -278,6 +318,7 @@ mod tests {
             kind: kind.into(),
             driver: None,
             max_buffer_bytes: None,
+            count: 1,
         }
     }
 
@@ -294,6 +335,7 @@ mod tests {
             instance_gpu_match: Some(true),
             layer_ops: "burn",
             loss_rel_dev: Some(0.01),
+            spread: Spread::one(16),
         };
         let r = run_row(
             &context("g5.xlarge"),
@@ -369,6 +411,7 @@ mod tests {
             instance_gpu_match: None,
             layer_ops: "burn",
             loss_rel_dev: None,
+            spread: Spread::one(16),
         };
         let mut o = outcome();
         o.epochs.truncate(1);

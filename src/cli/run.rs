@@ -1,7 +1,7 @@
 //! `gpubench run`: every (backend, workload, batch size, repeat), one CSV row each.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use chrono::{SecondsFormat, Utc};
@@ -9,14 +9,14 @@ use rand::Rng;
 
 use super::RunArgs;
 use super::plan::{check_data, missing_applies, or_all, plan, target, unique};
-use super::rows::{Context, Key, epoch_rows, loss_rel_dev, run_row};
+use super::rows::{self, Context, Key, epoch_rows, loss_rel_dev, run_row};
 use crate::backend;
 use crate::error::{Interrupted, NothingRan, input};
 use crate::instance;
 use crate::instance::host::Host;
 use crate::record::{self, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, Status};
 use crate::train::{self, Job, Outcome, dispatch, interrupt, spinner};
-use crate::workload;
+use crate::workload::{self, DataSource};
 
 /// The backend whose training loss every other backend's is compared with (`loss_rel_dev`).
 const REFERENCE: &str = "cpu";
@@ -47,21 +47,29 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
             ));
         }
     }
+    let mut backends = unique("--backend", &or_all(&args.backend, &backend::names()));
+    let sp = &args.spread;
+    sp.check(backends.len() * plan.len() * batch_sizes.len() * args.repeats as usize)?;
     let runs_csv = args.out.join(RUNS_FILE);
     let epochs_csv = args.out.join(EPOCHS_FILE);
     record::check_header::<RunRow>(&runs_csv)?;
     record::check_header::<EpochRow>(&epochs_csv)?;
     out_dir(&args.out)?;
 
-    let mut backends = unique("--backend", &or_all(&args.backend, &backend::names()));
     // The reference every other backend's loss curve is compared with trains first.
     backends.sort_by_key(|b| b != REFERENCE);
+    if sp.nodes > 1 && sp.node_rank == 0 {
+        let c = sp.coordinator.as_deref().expect("checked");
+        train::host_orchestrator(train::port_of(c)?).context("starting the coordinator")?;
+    }
     let ctx = Context {
-        run_id: format!(
-            "{}-{:04x}",
-            Utc::now().format("%Y%m%dT%H%M%SZ"),
-            rand::rng().random::<u16>()
-        ),
+        run_id: sp.run_id.clone().unwrap_or_else(|| {
+            format!(
+                "{}-{:04x}",
+                Utc::now().format("%Y%m%dT%H%M%SZ"),
+                rand::rng().random::<u16>()
+            )
+        }),
         price,
         gpu: instance.gpu_model()?,
         instance,
@@ -77,11 +85,16 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
         args.out.display()
     );
 
-    let disk_cache_warm = backend::kernel_cache_warm();
-    let mut compiled = HashSet::new();
+    let mut runs = Runs {
+        args,
+        ctx: &ctx,
+        runs_csv,
+        epochs_csv,
+        disk_cache_warm: backend::kernel_cache_warm(),
+        compiled: HashSet::new(),
+        reference: HashMap::new(),
+    };
     let mut rows = Vec::new();
-    // The reference's per-epoch training losses, per (workload, batch size).
-    let mut reference: HashMap<(&str, u32), Vec<f64>> = HashMap::new();
     'runs: for name in &backends {
         let be = backend::find(name).expect("validated by clap");
         let probe = backend::probe(be);
@@ -95,83 +108,32 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                 None
             }
         };
-        let gpu_match = probe.as_ref().ok().and_then(|d| gpu_match(name, d, &ctx));
+        let on = On {
+            be,
+            gpu_match: probe.as_ref().ok().and_then(|d| gpu_match(name, d, &ctx)),
+            probe,
+            peak,
+        };
+        let counts = sp.counts(on.probe.as_ref().map_or(1, |d| d.count));
         for (w, data) in &plan {
             let info = workload::info(w, args.model).expect("validated by plan");
             for &b in &batch_sizes {
-                for repeat in 0..args.repeats as usize {
-                    let cache = match (be.compiles_kernels(), compiled.contains(&(name, *w, b))) {
-                        (false, _) => "none",
-                        (true, true) => "warm-process",
-                        (true, false) if disk_cache_warm => "warm-disk",
-                        (true, false) => "cold",
-                    };
-                    let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-                    let fits = probe.as_ref().map_err(|why| reason(why, name, &ctx));
-                    let mut outcome = match fits.and_then(|d| dispatch::fits(d, &info, b as usize))
-                    {
-                        Err(why) => Outcome::empty(&info, Status::Unavailable, Some(why)),
-                        Ok(()) => {
-                            let stem = format!("{}-{w}-{name}-b{b}-r{repeat}", ctx.run_id);
-                            let job = Job {
-                                workload: w,
-                                model: args.model,
-                                data,
-                                batch_size: b as usize,
-                                epochs: args.epochs as usize,
-                                seed: args.seed,
-                                flip: args.flip,
-                                target: target(&info, data, args),
-                                stop_at_target: args.stop_at_target,
-                                draw_to: Some(args.out.join(PICTURES).join(stem)),
-                                label: format!("{w}/{name} b{b} #{repeat}"),
-                            };
-                            dispatch::run(be, &job).unwrap_or_else(|e| {
-                                Outcome::empty(&info, Status::Failed, Some(format!("{e:#}")))
-                            })
+                for &devices in &counts {
+                    for repeat in 0..args.repeats as usize {
+                        let planned = Planned {
+                            w,
+                            data,
+                            info,
+                            b,
+                            devices,
+                            repeat,
+                        };
+                        if let Some(row) = runs.one(&on, planned)? {
+                            rows.push(row);
                         }
-                    };
-                    // Only a run that got through its first step compiled anything.
-                    let started = outcome.phases.warmup_s.is_some();
-                    if started {
-                        compiled.insert((name, *w, b));
-                    }
-                    let losses: Vec<f64> = outcome.epochs.iter().map(|e| e.train_loss).collect();
-                    let is_reference = name == REFERENCE && repeat == 0;
-                    let loss_rel_dev = match reference.get(&(*w, b)) {
-                        Some(r) if !is_reference => loss_rel_dev(&losses, r),
-                        _ => None,
-                    };
-                    if is_reference && !losses.is_empty() {
-                        reference.insert((*w, b), losses);
-                    }
-                    let key = Key {
-                        backend: name,
-                        batch_size: b as usize,
-                        repeat,
-                        compile_cache: started.then_some(cache),
-                        peak_measured_tflops: peak,
-                        missing: missing_applies(&info, data)
-                            .then(|| args.missing.unwrap_or_default().name()),
-                        flip: info.flips.then_some(args.flip),
-                        instance_gpu_match: gpu_match,
-                        layer_ops: be.layer_ops(),
-                        loss_rel_dev,
-                    };
-                    // Rows name pictures relative to runs.csv, so a synced directory still finds them.
-                    outcome.artifact = outcome.artifact.map(|p| {
-                        p.strip_prefix(&args.out)
-                            .map_or(p.clone(), Path::to_path_buf)
-                    });
-                    let row = run_row(&ctx, key, started_at, probe.as_ref().ok(), &outcome);
-                    record::append(&runs_csv, &row)?;
-                    for e in epoch_rows(&ctx, key, &outcome) {
-                        record::append(&epochs_csv, &e)?;
-                    }
-                    report_line(&row);
-                    rows.push(row);
-                    if interrupt::requested() {
-                        break 'runs;
+                        if interrupt::requested() {
+                            break 'runs;
+                        }
                     }
                 }
             }
@@ -185,6 +147,166 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
         return Err(NothingRan.into());
     }
     Ok(())
+}
+
+/// What every run of one `gpubench run` shares, and what earlier runs left for later ones.
+struct Runs<'a> {
+    args: &'a RunArgs,
+    ctx: &'a Context,
+    runs_csv: PathBuf,
+    epochs_csv: PathBuf,
+    disk_cache_warm: bool,
+    /// (backend, workload, per-replica batch) that compiled their kernels in this process.
+    compiled: HashSet<(&'static str, &'static str, usize)>,
+    /// The reference's per-epoch training losses, per (workload, batch size, devices).
+    reference: HashMap<(&'static str, u32, usize), Vec<f64>>,
+}
+
+/// A backend as probed for this command.
+struct On {
+    be: &'static dyn backend::ComputeBackend,
+    probe: Result<backend::DeviceInfo, String>,
+    peak: Option<f64>,
+    gpu_match: Option<bool>,
+}
+
+/// One run of the plan.
+#[derive(Clone, Copy)]
+struct Planned<'a> {
+    w: &'static str,
+    data: &'a DataSource,
+    info: workload::Info,
+    b: u32,
+    devices: usize,
+    repeat: usize,
+}
+
+impl Runs<'_> {
+    /// Trains `p` on `on` and appends its rows; returns the run's row unless this node is not
+    /// the one that writes it (a rank above 0 writes only a run that did not end ok).
+    fn one(&mut self, on: &On, p: Planned) -> Result<Option<RunRow>> {
+        let (args, ctx, name) = (self.args, self.ctx, on.be.name());
+        let sp = &args.spread;
+        let Planned {
+            w,
+            info,
+            b,
+            devices,
+            repeat,
+            ..
+        } = p;
+        let spread = sp.spread(devices)?;
+        let per_replica = sp.per_replica(b as usize, spread.replicas());
+        let shape = (name, w, *per_replica.as_ref().unwrap_or(&(b as usize)));
+        let cache = match (on.be.compiles_kernels(), self.compiled.contains(&shape)) {
+            (false, _) => "none",
+            (true, true) => "warm-process",
+            (true, false) if self.disk_cache_warm => "warm-disk",
+            (true, false) => "cold",
+        };
+        let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let ready = on
+            .probe
+            .as_ref()
+            .map_err(|why| reason(why, name, ctx))
+            .and_then(|d| {
+                dispatch::replicas_fit(on.be, d, devices)?;
+                let per = per_replica.clone()?;
+                dispatch::fits(d, &info, per).map(|()| per)
+            });
+        let global_batch = per_replica
+            .as_ref()
+            .map_or(b as usize, |per| per * spread.replicas());
+        let mut outcome = match ready {
+            Err(why) => Outcome::empty(&info, Status::Unavailable, Some(why)),
+            Ok(per) => {
+                let tag = if devices > 1 {
+                    format!("-d{devices}")
+                } else {
+                    String::new()
+                };
+                let stem = format!("{}-{w}-{name}-b{b}{tag}-r{repeat}", ctx.run_id);
+                let job = Job {
+                    workload: w,
+                    model: args.model,
+                    data: p.data,
+                    batch_size: per,
+                    spread,
+                    epochs: args.epochs as usize,
+                    seed: args.seed,
+                    flip: args.flip,
+                    target: target(&info, p.data, args),
+                    stop_at_target: args.stop_at_target,
+                    draw_to: Some(args.out.join(PICTURES).join(stem)),
+                    label: format!("{w}/{name} b{b}{} #{repeat}", times(devices)),
+                };
+                dispatch::run(on.be, &job).unwrap_or_else(|e| {
+                    Outcome::empty(&info, Status::Failed, Some(format!("{e:#}")))
+                })
+            }
+        };
+        // Only a run that got through its first step compiled anything.
+        let started = outcome.phases.warmup_s.is_some();
+        if started {
+            self.compiled.insert(shape);
+        }
+        let losses: Vec<f64> = outcome.epochs.iter().map(|e| e.train_loss).collect();
+        let is_reference = name == REFERENCE && repeat == 0;
+        let loss_rel_dev = match self.reference.get(&(w, b, devices)) {
+            Some(r) if !is_reference => loss_rel_dev(&losses, r),
+            _ => None,
+        };
+        if is_reference && !losses.is_empty() {
+            self.reference.insert((w, b, devices), losses);
+        }
+        let key = Key {
+            backend: name,
+            batch_size: b as usize,
+            repeat,
+            compile_cache: started.then_some(cache),
+            peak_measured_tflops: on.peak,
+            missing: missing_applies(&info, p.data)
+                .then(|| args.missing.unwrap_or_default().name()),
+            flip: info.flips.then_some(args.flip),
+            instance_gpu_match: on.gpu_match,
+            layer_ops: on.be.layer_ops(),
+            loss_rel_dev,
+            spread: rows::Spread {
+                devices,
+                nodes: sp.nodes as usize,
+                node_rank: sp.node_rank as usize,
+                global_batch,
+                strong: sp.global_batch,
+            },
+        };
+        // Rows name pictures relative to runs.csv, so a synced directory still finds them.
+        outcome.artifact = outcome.artifact.map(|p| {
+            p.strip_prefix(&args.out)
+                .map_or(p.clone(), Path::to_path_buf)
+        });
+        let row = run_row(ctx, key, started_at, on.probe.as_ref().ok(), &outcome);
+        report_line(&row);
+        // Rank 0 speaks for a multi-node run; another rank keeps only a failure's reason.
+        if sp.node_rank > 0 && row.status == Status::Ok {
+            return Ok(None);
+        }
+        record::append(&self.runs_csv, &row)?;
+        if sp.node_rank == 0 {
+            for e in epoch_rows(ctx, key, &outcome) {
+                record::append(&self.epochs_csv, &e)?;
+            }
+        }
+        Ok(Some(row))
+    }
+}
+
+/// ` ×N` for a run on N devices, nothing for one.
+fn times(devices: usize) -> String {
+    if devices > 1 {
+        format!(" ×{devices}")
+    } else {
+        String::new()
+    }
 }
 
 /// Creates `--out` if absent; a folder that cannot be made is the user's to fix (exit code 2).
@@ -254,8 +376,12 @@ fn reason(why: &str, backend: &str, ctx: &Context) -> String {
 
 fn report_line(r: &RunRow) {
     let what = format!(
-        "{}/{} b{} #{}",
-        r.workload, r.backend, r.batch_size, r.repeat
+        "{}/{} b{}{} #{}",
+        r.workload,
+        r.backend,
+        r.batch_size,
+        times(r.devices.unwrap_or(1)),
+        r.repeat
     );
     let parity = r.loss_rel_dev.map_or(String::new(), |d| {
         format!(", training loss {d:.1e} from cpu's")
@@ -291,6 +417,7 @@ mod tests {
             kind: kind.into(),
             driver: None,
             max_buffer_bytes: None,
+            count: 1,
         }
     }
 

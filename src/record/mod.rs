@@ -89,14 +89,15 @@ mod tests {
         input_wait_s,\
         host_id,missing,flip,instance_gpu_match,val_confusion,\
         init_sha256,layer_ops,loss_rel_dev,target,epochs_to_target,time_to_target_s,\
-        time_to_target_init_s,cost_to_target_usd";
+        time_to_target_init_s,cost_to_target_usd,\
+        devices,nodes,node_rank,global_batch,scaling,comm_s,gpus_used,gpu_count";
 
     #[test]
     fn runs_header_is_the_contract() {
         assert_eq!(header::<RunRow>(), CONTRACT);
         assert_eq!(
             header::<EpochRow>(),
-            "run_id,workload,backend,batch_size,repeat,epoch,seconds,train_loss,val_metric"
+            "run_id,workload,backend,batch_size,repeat,epoch,seconds,train_loss,val_metric,devices"
         );
     }
 

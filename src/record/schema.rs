@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever `runs.csv` columns change, so `report` can read old files.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 pub const RUNS_FILE: &str = "runs.csv";
 /// Where `run` writes and `report` reads when not told otherwise.
 pub const DEFAULT_DIR: &str = "reports";
@@ -133,6 +133,21 @@ pub struct RunRow {
     pub time_to_target_s: Option<f64>,
     pub time_to_target_init_s: Option<f64>,
     pub cost_to_target_usd: Option<f64>,
+    // Schema 7: data-parallel training. The replicas per node (one per device) and the nodes;
+    // which node wrote the row (rank 0 writes a run's row; another rank only a row for a run
+    // that did not end ok there); images per step over all replicas; `weak` when the batch
+    // size is per device (the global batch grows with the replicas), `strong` when it is the
+    // global batch (`--global-batch`); seconds of the steady steps spent in the gradient
+    // all-reduce (device-synced, inside train_s; empty without one); GPUs the run trained on
+    // (0 on the cpu and on a CPU adapter such as lavapipe) and GPUs the instance bills for.
+    pub devices: Option<usize>,
+    pub nodes: Option<usize>,
+    pub node_rank: Option<usize>,
+    pub global_batch: Option<usize>,
+    pub scaling: Option<String>,
+    pub comm_s: Option<f64>,
+    pub gpus_used: Option<usize>,
+    pub gpu_count: Option<usize>,
 }
 
 /// One row of `epochs.csv`.
@@ -148,4 +163,11 @@ pub struct EpochRow {
     pub seconds: f64,
     pub train_loss: f64,
     pub val_metric: Option<f64>,
+    /// Replicas per node; absent in files written before data-parallel training (one).
+    #[serde(default = "one")]
+    pub devices: usize,
+}
+
+fn one() -> usize {
+    1
 }

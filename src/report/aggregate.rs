@@ -207,6 +207,7 @@ impl Report {
                 &*e.backend,
                 e.batch_size,
                 e.repeat,
+                e.devices,
             );
             epochs.entry(k).or_default().push(e);
         }
@@ -326,6 +327,7 @@ mod tests {
                         seconds: 1.0,
                         train_loss: loss * (repeat + 1) as f64,
                         val_metric: None,
+                        devices: 1,
                     })
                 })
                 .collect(),

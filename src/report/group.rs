@@ -37,6 +37,10 @@ pub fn local_host(r: &RunRow) -> Option<&str> {
 pub const DEVICE: &str = "device";
 /// The field that names whose kernels the layers ran on, which differs between backends too.
 pub const OPS: &str = "ops";
+/// The fields of a data-parallel run: replicas (`2`, or `2×2 nodes`) and weak or strong
+/// scaling (empty for one replica, where the two are the same).
+pub const DEVICES: &str = "devices";
+pub const SCALING: &str = "scaling";
 
 impl Config {
     pub fn of(r: &RunRow) -> Self {
@@ -46,6 +50,15 @@ impl Config {
             (Some(kind), Some(p)) => format!("{kind} ${p}/h"),
             (None, Some(p)) => format!("${p}/h"),
             _ => "none".into(),
+        };
+        let (devices, nodes) = (r.devices.unwrap_or(1), r.nodes.unwrap_or(1));
+        let replicas = match nodes {
+            1 => devices.to_string(),
+            n => format!("{devices}×{n} nodes"),
+        };
+        let scaling = match devices * nodes {
+            1 => String::new(),
+            _ => text(&r.scaling),
         };
         let flip = match r.flip {
             Some(true) => "on",
@@ -66,6 +79,8 @@ impl Config {
                 ("flip", flip.into()),
                 (OPS, text(&r.layer_ops)),
                 ("epochs", r.epochs.to_string()),
+                (DEVICES, replicas),
+                (SCALING, scaling),
                 (
                     "target",
                     r.target.map(|t| t.to_string()).unwrap_or_default(),
@@ -101,6 +116,15 @@ pub struct Group {
     pub instance: String,
     pub backend: String,
     pub batch_size: usize,
+    /// Replicas per node, nodes, and their product.
+    pub devices: usize,
+    pub nodes: usize,
+    pub replicas: usize,
+    /// GPUs the runs trained on, and GPUs the instance bills for (the catalog's count).
+    pub gpus_used: Option<usize>,
+    pub gpu_count: Option<usize>,
+    pub train_s: Option<Stat>,
+    pub comm_s: Option<Stat>,
     /// Whether the backend ran on a GPU (wgpu on a software rasteriser does not).
     pub on_gpu: bool,
     /// Whether it ran on the CPU (the cpu backend, or wgpu on a software rasteriser).
@@ -202,6 +226,13 @@ impl Group {
             instance: first.instance.clone(),
             backend: first.backend.clone(),
             batch_size: first.batch_size,
+            devices: first.devices.unwrap_or(1),
+            nodes: first.nodes.unwrap_or(1),
+            replicas: first.devices.unwrap_or(1) * first.nodes.unwrap_or(1),
+            gpus_used: runs.iter().find_map(|r| r.gpus_used),
+            gpu_count: runs.iter().find_map(|r| r.gpu_count),
+            train_s: stat(|r| r.train_s),
+            comm_s: stat(|r| r.comm_s),
             on_gpu: runs
                 .iter()
                 .any(|r| r.device_kind.as_deref().is_some_and(|k| k.ends_with("gpu"))),
@@ -272,12 +303,19 @@ pub fn parse_confusion(text: &str) -> Option<Vec<(String, Vec<u64>)>> {
 }
 
 /// What joins an epoch row to its run: (run_id, workload, backend, batch_size, repeat).
-pub(super) type RunKey<'a> = (&'a str, &'a str, &'a str, usize, usize);
+pub(super) type RunKey<'a> = (&'a str, &'a str, &'a str, usize, usize, usize);
 
 pub(super) type Epochs<'a> = HashMap<RunKey<'a>, Vec<&'a EpochRow>>;
 
 fn key(r: &RunRow) -> RunKey<'_> {
-    (&r.run_id, &r.workload, &r.backend, r.batch_size, r.repeat)
+    (
+        &r.run_id,
+        &r.workload,
+        &r.backend,
+        r.batch_size,
+        r.repeat,
+        r.devices.unwrap_or(1),
+    )
 }
 
 /// The per-epoch median over the given runs' epochs.

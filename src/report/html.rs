@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use anyhow::Result;
 
+use super::scaling;
 use super::Exporter;
 use super::aggregate::Report;
 use super::charts::{self, Chart};
@@ -66,6 +67,9 @@ impl Exporter for Html {
             predictions(&mut s, &id, w, &mut embedded)?;
             table(&mut s, &tables::ranking(w))?;
             table(&mut s, &tables::to_target(w, r.parity_tol))?;
+            if let Some(t) = scaling::table(w) {
+                table(&mut s, &t)?;
+            }
             table(&mut s, &tables::backends(w))?;
             if let Some(t) = tables::spread_table(w) {
                 table(&mut s, &t)?;

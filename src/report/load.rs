@@ -17,10 +17,10 @@ use crate::record::{
 
 /// How many columns `runs.csv` had at each schema_version (index 0 is version 1); columns are
 /// only ever appended. Its length is the schema version, so a bump cannot forget the reader.
-const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61, 66, 74];
+const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61, 66, 74, 82];
 
-/// A run's key: (run_id, workload, backend, batch_size, repeat).
-pub type RunId = (String, String, String, usize, usize);
+/// A run's key: (run_id, workload, backend, batch_size, repeat, devices, node_rank).
+pub type RunId = (String, String, String, usize, usize, usize, usize);
 
 /// The picture each run wrote (its `artifact`), as a path readable from here.
 pub type Pictures = HashMap<RunId, PathBuf>;
@@ -32,6 +32,8 @@ pub fn run_id(r: &RunRow) -> RunId {
         r.backend.clone(),
         r.batch_size,
         r.repeat,
+        r.devices.unwrap_or(1),
+        r.node_rank.unwrap_or(0),
     )
 }
 
@@ -77,7 +79,7 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
                     loaded.duplicate_runs += 1;
                 }
             }
-        } else if headers.iter().eq(header::<EpochRow>().split(',')) {
+        } else if is_epochs(&headers) {
             loaded.epochs_files += 1;
             for rec in reader.records() {
                 let rec = rec.map_err(|e| bad_csv(&path, e))?;
@@ -91,6 +93,7 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
                     row.backend.clone(),
                     row.batch_size,
                     row.repeat,
+                    row.devices,
                     row.epoch,
                 );
                 if seen_epochs.insert(key) {
@@ -115,6 +118,15 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
         ));
     }
     Ok(loaded)
+}
+
+/// An `epochs.csv` header: today's, or the one before `devices` was appended.
+fn is_epochs(headers: &csv::StringRecord) -> bool {
+    let current = header::<EpochRow>();
+    let before = current.trim_end_matches(",devices");
+    [current.as_str(), before]
+        .iter()
+        .any(|h| headers.iter().eq(h.split(',')))
 }
 
 /// The files named by `inputs`, each once, in a stable order.
@@ -407,8 +419,8 @@ mod tests {
     #[test]
     fn bad_files_are_refused_with_file_and_line() {
         refused(
-            &row(7, 74, &[]),
-            ":2: schema_version 7 was written by a newer gpubench",
+            &row(8, 82, &[]),
+            ":2: schema_version 8 was written by a newer gpubench",
         );
         refused(&row(0, 60, &[]), ":2: schema_version \"0\"");
         refused(

@@ -10,6 +10,7 @@ mod format;
 mod group;
 mod load;
 mod pictures;
+mod scaling;
 mod stats;
 mod tables;
 

@@ -5,6 +5,7 @@ use super::aggregate::{Group, PHASES, Report, Workload};
 use super::format::{
     NONE, median, metric, metric_name, num, opt, pct, plural, rate, ratio, spread, usd,
 };
+use super::scaling;
 
 /// What the symbols and columns mean, printed under the tables.
 pub const NOTES: &[&str] = &[
@@ -25,6 +26,12 @@ pub const NOTES: &[&str] = &[
     "Time to target (DAWNBench's and MLPerf's metric): the training seconds up to the first \
      epoch whose validation reaches the target, evaluation excluded; \"with init\" adds device \
      and model init, and $ to target prices that. Empty where no run reached it.",
+    "$/GPU-h = the instance's price over the GPUs it bills for; GPUs = how many of them the \
+     run trained on, ⚠ where fewer (a one-GPU run on an 8-GPU instance pays for eight). \
+     Scaling: speedup = images/s over the same job's on one replica, efficiency = speedup ÷ \
+     replicas, comm share = the part of the training time spent in the gradient all-reduce. \
+     Weak scaling keeps the batch per device (the global batch grows); strong splits one \
+     global batch.",
     "Speed ratios divide images/s; above 1 the first backend is faster. gpu = the fastest \
      backend that ran on a GPU.",
 ];
@@ -37,7 +44,7 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(title: impl Into<String>, columns: &[&str]) -> Self {
+    pub(super) fn new(title: impl Into<String>, columns: &[&str]) -> Self {
         Self {
             title: title.into(),
             // Columns named in TEXT hold words; the others numbers, aligned right.
@@ -71,6 +78,8 @@ const TEXT: &[&str] = &[
     "init sha256",
     "fastest to target",
     "cheapest to target",
+    "scaling",
+    "GPUs",
 ];
 
 /// The report's title: which machines it covers.
@@ -193,6 +202,8 @@ pub fn results(w: &Workload) -> Table {
             "epoch s",
             "images/s",
             "$/h",
+            "$/GPU-h",
+            "GPUs",
             "$/epoch",
             "$/run",
             "mfu",
@@ -216,6 +227,8 @@ pub fn results(w: &Workload) -> Table {
             median(&g.epoch_s, num),
             median(&g.images_per_s, rate),
             median(&g.price_usd_per_hour, usd),
+            scaling::per_gpu_hour(g),
+            scaling::gpus(g),
             median(&g.cost_per_epoch_usd, usd),
             median(&g.cost_usd, usd),
             median(&g.mfu, pct),

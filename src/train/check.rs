@@ -73,6 +73,7 @@ mod tests {
             model: ModelKind::Cnn,
             data: &data,
             batch_size: 4,
+            spread: Default::default(),
             epochs: 1,
             seed: 1,
             flip: false,
@@ -84,7 +85,7 @@ mod tests {
             draw_to: None,
             label: "skipping".into(),
         };
-        let out = train::<Skipping, Keypoints>(Keypoints, &FlexDevice, &job);
+        let out = train::<Skipping, Keypoints>(Keypoints, &[FlexDevice], &job);
         assert_eq!(out.status, Status::Failed);
         let error = out.error.unwrap();
         assert!(error.contains("came back as 0"), "{error}");

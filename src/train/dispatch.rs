@@ -24,6 +24,24 @@ pub fn run(backend: &dyn ComputeBackend, job: &Job) -> Result<Outcome> {
     .unwrap_or_else(|p| Err(anyhow!("{name} backend panicked: {}", panic_message(&*p))))
 }
 
+/// Why `n` replicas cannot train on `backend`'s devices, if they cannot.
+pub fn replicas_fit(
+    backend: &dyn ComputeBackend,
+    device: &DeviceInfo,
+    n: usize,
+) -> Result<(), String> {
+    if n <= device.count || backend.shares_device() {
+        return Ok(());
+    }
+    Err(format!(
+        "--devices {n}: {} sees {} {} device{}",
+        backend.name(),
+        device.count,
+        device.name,
+        if device.count == 1 { "" } else { "s" }
+    ))
+}
+
 /// Why a batch of `batch` images of workload `w` cannot run on `device`, if it cannot: checked
 /// up front so an oversized batch is a clear reason, not a panic in a driver thread.
 pub fn fits(device: &DeviceInfo, w: &Info, batch: usize) -> Result<(), String> {
@@ -49,9 +67,9 @@ impl BackendVisitor for PickModel<'_> {
     fn visit<T: TrainOn>(self, backend: &T) -> Result<Outcome> {
         let job = self.0;
         backend.before_training();
-        let device = backend.device();
+        let devices: Vec<_> = (0..job.spread.devices).map(|k| backend.device(k)).collect();
         let on = OnDevice::<T::Burn> {
-            device: &device,
+            devices: &devices,
             job,
         };
         workload::visit(job.workload, job.model, on)
@@ -61,7 +79,7 @@ impl BackendVisitor for PickModel<'_> {
 
 /// With both types known, trains.
 struct OnDevice<'a, B: Backend> {
-    device: &'a B::Device,
+    devices: &'a [B::Device],
     job: &'a Job<'a>,
 }
 
@@ -78,7 +96,7 @@ impl<B: TrainBackend> OnBackend<B> for OnDevice<'_, B> {
     where
         W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
     {
-        super::train::<B, W>(w, self.device, self.job)
+        super::train::<B, W>(w, self.devices, self.job)
     }
 }
 
@@ -94,6 +112,7 @@ mod tests {
             kind: "cpu".into(),
             driver: None,
             max_buffer_bytes: Some(128 << 20),
+            count: 1,
         };
         let turtle = workload::info("turtle", ModelKind::Cnn).unwrap();
         assert_eq!(fits(&lavapipe, &turtle, 16), Ok(()));

@@ -4,7 +4,7 @@
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexDevice;
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use sha2::{Digest, Sha256};
@@ -18,6 +18,16 @@ pub fn initial<B: Backend, W: Workload>(
     device: &B::Device,
     seed: u64,
 ) -> (W::Model<B>, String) {
+    let (mut models, sha) = replicas::<B, W>(w, std::slice::from_ref(device), seed);
+    (models.remove(0), sha)
+}
+
+/// The same start placed on each of `devices`: the replicas of a data-parallel run.
+pub(super) fn replicas<B: Backend, W: Workload>(
+    w: &W,
+    devices: &[B::Device],
+    seed: u64,
+) -> (Vec<W::Model<B>>, String) {
     Flex::seed(&FlexDevice, seed);
     let mut values = Values(Vec::new());
     w.init::<Flex>(&FlexDevice).visit(&mut values);
@@ -29,12 +39,18 @@ pub fn initial<B: Backend, W: Workload>(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let mut place = Place {
-        values: values.0.into_iter(),
-        device,
-    };
-    // The target's own parameters are lazy: replaced before they are ever drawn.
-    (w.init::<B>(device).map(&mut place), sha)
+    let models = devices
+        .iter()
+        .map(|device| {
+            let mut place = Place {
+                values: values.0.iter().cloned().enumerate(),
+                device,
+            };
+            // The target's own parameters are lazy: replaced before they are ever drawn.
+            w.init::<B>(device).map(&mut place)
+        })
+        .collect();
+    (models, sha)
 }
 
 /// Every float parameter's values, in the module's visiting order (which draws them).
@@ -46,20 +62,22 @@ impl ModuleVisitor<Flex> for Values {
     }
 }
 
-/// Puts the host's values, in the same order, into the same model on `device`.
+/// Puts the host's values, in the same order, into the same model on `device`, each
+/// parameter's id its place in that order. Replicas all-reduce their gradients in id order,
+/// so ids must be equal on every replica of every node; burn's own are random per process.
 struct Place<'a, B: Backend, I> {
     values: I,
     device: &'a B::Device,
 }
 
-impl<B: Backend, I: Iterator<Item = TensorData>> ModuleMapper<B> for Place<'_, B, I> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let values = self
+impl<B: Backend, I: Iterator<Item = (usize, TensorData)>> ModuleMapper<B> for Place<'_, B, I> {
+    fn map_float<const D: usize>(&mut self, _: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (k, values) = self
             .values
             .next()
             .expect("the same model type has the same parameters");
         let t = Tensor::from_data(values, self.device).require_grad();
-        Param::initialized(param.id, t)
+        Param::initialized(ParamId::from(k as u64), t)
     }
 }
 

@@ -55,6 +55,22 @@ impl HostBatch {
         }
     }
 
+    /// Images in the batch.
+    pub fn len(&self, w: &impl Workload) -> usize {
+        self.y.len() / w.target_len()
+    }
+
+    /// Images `from..to` of the batch: one replica's shard.
+    pub fn rows(&self, w: &impl Workload, from: usize, to: usize) -> HostBatch {
+        let [c, h, wd] = w.input_shape();
+        let (x, t) = (c * h * wd, w.target_len());
+        Self {
+            x: self.x[from * x..to * x].to_vec(),
+            y: self.y[from * t..to * t].to_vec(),
+            mask: self.mask[from * t..to * t].to_vec(),
+        }
+    }
+
     /// One host→device copy each for images, targets and mask.
     pub fn upload<B: Backend>(
         self,

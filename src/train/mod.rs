@@ -10,13 +10,18 @@ mod input;
 pub mod interrupt;
 mod phase;
 mod progress;
+mod replica;
+mod spread;
 mod steps;
+mod trainer;
 
 pub use init::initial;
 pub use input::{HostBatch, batch};
 pub use phase::{Phases, Stopwatch};
 pub use progress::spinner;
-pub use steps::{step, train};
+pub use replica::step;
+pub use spread::{Cluster, Spread, host_orchestrator, port_of};
+pub use steps::train;
 
 use std::path::PathBuf;
 
@@ -43,7 +48,10 @@ pub struct Job<'a> {
     pub workload: &'a str,
     pub model: ModelKind,
     pub data: &'a DataSource,
+    /// Images per replica and step: the global batch is this times the replicas.
     pub batch_size: usize,
+    /// The devices and nodes the job is spread over.
+    pub spread: Spread,
     pub epochs: usize,
     pub seed: u64,
     /// Mirror a random half of each training batch (`--flip`).
@@ -56,6 +64,13 @@ pub struct Job<'a> {
     pub draw_to: Option<PathBuf>,
     /// Shown on the progress bar, e.g. `keypoints/cpu b32 #0`.
     pub label: String,
+}
+
+impl Job<'_> {
+    /// Images per step over all replicas.
+    pub fn global_batch(&self) -> usize {
+        self.batch_size * self.spread.replicas()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +106,8 @@ pub struct Outcome {
     pub steady_images: usize,
     /// Seconds of the steady training steps spent waiting for the next batch and uploading it.
     pub input_wait_s: Option<f64>,
+    /// Seconds of the steady steps spent all-reducing gradients (a data-parallel run).
+    pub comm_s: Option<f64>,
     pub val_loss: Option<f64>,
     pub val_metric_name: &'static str,
     pub val_metric: Option<f64>,
@@ -126,6 +143,7 @@ impl Outcome {
             epochs: Vec::new(),
             steady_images: 0,
             input_wait_s: None,
+            comm_s: None,
             val_loss: None,
             val_metric_name: w.metric_name,
             val_metric: None,

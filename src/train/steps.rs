@@ -1,37 +1,36 @@
 //! One run: device init, data, model init, the warm-up step, the steady epochs and their
-//! validation, each phase closed by a device sync.
+//! validation, each phase closed by a device sync (of every replica's device).
 
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::module::AutodiffModule;
-use burn::optim::{GradientsParams, Optimizer};
-use burn::prelude::*;
+use burn::module::{AutodiffModule, Module};
 use rand::seq::SliceRandom;
 
 use super::check::known_product;
 use super::eval::evaluate;
-use super::init::initial;
+use super::init::replicas;
 use super::input::{prefetch, split};
 use super::interrupt;
-use super::phase::read;
 use super::progress::{count_steps, progress};
-use super::{EpochStats, Job, LEARNING_RATE, Outcome, Stopwatch, optimizer};
+use super::trainer::Trainer;
+use super::{EpochStats, Job, Outcome, Stopwatch};
 use crate::ops::TrainBackend;
 use crate::record::Status;
 use crate::workload::{Info, Workload};
 
-/// Trains `w` on `device` for `job`, timing each phase. Errors during the run become
-/// `status=failed` with whatever was measured before them.
-pub fn train<B, W>(w: W, device: &B::Device, job: &Job) -> Outcome
+/// Trains `w` on `devices` (one replica each; the first also validates) for `job`, timing
+/// each phase. Errors during the run become `status=failed` with whatever was measured
+/// before them.
+pub fn train<B, W>(w: W, devices: &[B::Device], job: &Job) -> Outcome
 where
     B: TrainBackend,
     W: Workload,
     W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
 {
     let mut out = Outcome::empty(&Info::of(&w), Status::Ok, None);
-    let mut sw = Stopwatch::<B>::start(device);
-    if let Err(e) = run_phases(w, device, job, &mut out, &mut sw) {
+    let mut sw = Stopwatch::<B>::start(&devices[0]);
+    if let Err(e) = run_phases(w, devices, job, &mut out, &mut sw) {
         out.status = Status::Failed;
         out.error = Some(format!("{e:#}"));
     }
@@ -41,7 +40,7 @@ where
 
 fn run_phases<B, W>(
     w: W,
-    device: &B::Device,
+    devices: &[B::Device],
     job: &Job,
     out: &mut Outcome,
     sw: &mut Stopwatch<B>,
@@ -54,7 +53,9 @@ where
     let bar = progress(job);
     // Device init: the backend starts lazily, so make it run (and read back) one small product
     // whose value is known, through the backend's own kernel.
-    known_product::<B>(device)?;
+    for device in devices {
+        known_product::<B>(device)?;
+    }
     out.phases.device_init_s = Some(sw.lap()?);
     if stopped(out, "after device init") {
         return Ok(());
@@ -64,11 +65,11 @@ where
     let data = job.data.load(&w, job.seed)?;
     let n = data.len(w.target_len());
     let (train_idx, val_idx) = split(n, job.seed);
-    if train_idx.len() < job.batch_size {
+    let b = job.global_batch();
+    if train_idx.len() < b {
         anyhow::bail!(
-            "{} training images, fewer than one batch of {}",
+            "{} training images, fewer than one batch of {b}",
             train_idx.len(),
-            job.batch_size
         );
     }
     out.dataset = Some(data.kind);
@@ -82,17 +83,18 @@ where
     }
 
     bar.set_message(format!("{} model init", job.label));
-    let (mut model, init_sha256) = initial::<B, W>(&w, device, job.seed);
+    let (models, init_sha256) = replicas::<B, W>(&w, devices, job.seed);
     out.init_sha256 = Some(init_sha256);
-    let mut optim = optimizer::<B, W>();
-    out.params = Some(model.num_params());
+    out.params = Some(models[0].num_params());
+    // Joining the collective waits for every node of a multi-node run: model init holds it.
+    let mut trainer = Trainer::<B, W>::new(w, &job.spread, devices.to_vec(), models)?;
     out.phases.model_init_s = Some(sw.lap()?);
     if stopped(out, "after model init") {
+        trainer.finish();
         return Ok(());
     }
 
     out.target = Some(job.target.value);
-    let b = job.batch_size;
     let steps = train_idx.len() / b; // the last partial batch is dropped: shapes never change
     count_steps(&bar, job, steps);
     let (mut train_s, mut eval_s) = (0.0, 0.0);
@@ -101,10 +103,8 @@ where
         let mut rng = crate::workload::rng(job.seed, 1000 + epoch as u64);
         order.shuffle(&mut rng);
         let mut epoch_s = 0.0;
-        let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
         let mut done = 0;
-        model = std::thread::scope(|scope| -> Result<_> {
-            let mut model = model;
+        std::thread::scope(|scope| -> Result<_> {
             let batches = prefetch(
                 scope,
                 w,
@@ -117,29 +117,28 @@ where
                 // Waiting for the next batch and handing it over is the harness's own cost.
                 let asked = Instant::now();
                 let Ok(host) = batches.recv() else { break };
-                let (x, y, mask) = host.upload::<B>(&w, device);
-                let input_s = asked.elapsed().as_secs_f64();
-                let loss;
-                (model, loss) = step(&w, model, &mut optim, x, y, mask);
-                loss_sum = Some(match loss_sum.take() {
-                    Some(sum) => sum + loss,
-                    None => loss,
-                });
+                let waited = asked.elapsed().as_secs_f64();
+                let times = trainer.step(host)?;
                 if out.phases.warmup_s.is_none() {
+                    trainer.sync()?;
                     let s = sw.lap()?;
                     out.phases.warmup_s = Some(s);
                     epoch_s += s;
                     bar.set_message(format!("{} training", job.label));
                 } else {
-                    *out.input_wait_s.get_or_insert(0.0) += input_s;
+                    *out.input_wait_s.get_or_insert(0.0) += waited + times.upload_s;
+                    if let Some(c) = times.comm_s {
+                        *out.comm_s.get_or_insert(0.0) += c;
+                    }
                 }
                 done += 1;
                 bar.inc(1);
             }
-            Ok(model)
+            Ok(())
         })?;
         if done < steps {
             // Stopped by a signal: keep the steady steps this epoch got through.
+            trainer.sync()?;
             let s = sw.lap()?;
             let steady = ((epoch - 1) * steps + done).saturating_sub(1);
             if steady > ((epoch - 1) * steps).saturating_sub(1) {
@@ -150,10 +149,10 @@ where
                 out,
                 &format!("in epoch {epoch} after {done} of {steps} steps"),
             );
+            trainer.finish();
             return Ok(());
         }
-        let train_loss =
-            read::<B::InnerBackend, 1>(loss_sum.expect("at least one step"))? / steps as f64;
+        let train_loss = trainer.take_loss()? / steps as f64;
         let s = sw.lap()?;
         epoch_s += s;
         train_s += s;
@@ -170,12 +169,20 @@ where
                 train_loss,
                 val_metric: None,
             });
+            trainer.finish();
             return Ok(());
         }
 
         bar.set_message(format!("{} epoch {epoch}: evaluating", job.label));
-        let (sums, sample, confusion) =
-            evaluate::<B::InnerBackend, W>(&w, &model.valid(), &data, &val_idx, b, device)?;
+        let model = trainer.model()?.valid();
+        let (sums, sample, confusion) = evaluate::<B::InnerBackend, W>(
+            &w,
+            &model,
+            &data,
+            &val_idx,
+            job.batch_size,
+            &devices[0],
+        )?;
         eval_s += sw.lap()?;
         let metric = w.metric(&sums);
         let reached = out.epochs_to_target.is_none() && job.target.reached(metric);
@@ -203,27 +210,8 @@ where
             break;
         }
     }
+    trainer.finish();
     Ok(())
-}
-
-/// One optimizer step on one batch; returns the updated model and the batch loss (detached).
-pub fn step<B, W, O>(
-    w: &W,
-    model: W::Model<B>,
-    optim: &mut O,
-    x: Tensor<B, 4>,
-    y: Tensor<B, 2>,
-    mask: Tensor<B, 2>,
-) -> (W::Model<B>, Tensor<B::InnerBackend, 1>)
-where
-    B: TrainBackend,
-    W: Workload,
-    W::Model<B>: AutodiffModule<B>,
-    O: Optimizer<W::Model<B>, B>,
-{
-    let loss = w.loss(w.forward(&model, x), y, mask);
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    (optim.step(LEARNING_RATE, model, grads), loss.inner())
 }
 
 /// Marks `out` interrupted when a signal asked the run to stop.

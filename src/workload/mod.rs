@@ -214,6 +214,11 @@ pub trait Workload: Copy + Send + Sync + 'static {
         y: Tensor<B, 2>,
         mask: Tensor<B, 2>,
     ) -> Tensor<B, 1>;
+    /// What a batch's loss averages over, counted from its host targets: images, unless the
+    /// loss is masked. Data-parallel replicas weight their losses by their share of it.
+    fn loss_count(&self, y: &[f32], _mask: &[f32]) -> f64 {
+        (y.len() / self.target_len()) as f64
+    }
     /// Loss and metric sums of the model outputs `out` against `y`/`mask` (one row per image).
     fn eval(&self, out: &[f32], y: &[f32], mask: &[f32]) -> EvalSums;
     /// The reported metric from its sums (e.g. RMSE in pixels, accuracy).

@@ -318,6 +318,17 @@ impl Sandbox {
 
     /// Runs user-data.sh as cloud-init would, with the sandbox's endpoints and a stub `shutdown`.
     pub fn run_user_data(&self, prefix: &str, run_id: &str, gpubench_args: &str) -> UserDataRun {
+        self.run_user_data_with(prefix, run_id, gpubench_args, &[])
+    }
+
+    /// The same with more environment variables for user-data.sh.
+    pub fn run_user_data_with(
+        &self,
+        prefix: &str,
+        run_id: &str,
+        gpubench_args: &str,
+        env: &[(&str, &str)],
+    ) -> UserDataRun {
         let p = self.path().join(run_id);
         let stub = p.join("stub-bin");
         fs::create_dir_all(&stub).unwrap();
@@ -361,7 +372,8 @@ impl Sandbox {
             .env("BACKENDS", "cpu")
             .env("EPOCHS", "1")
             .env("GPUBENCH_ARGS", gpubench_args)
-            .env("GPUBENCH_SMOKE_GZ64", smoke_gz64());
+            .env("GPUBENCH_SMOKE_GZ64", smoke_gz64())
+            .envs(env.iter().copied());
         if let Ok(instance) = std::env::var("GPUBENCH_FLEET_TEST_INSTANCE") {
             cmd.env("GPUBENCH_INSTANCE", instance);
         }

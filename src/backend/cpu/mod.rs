@@ -33,6 +33,7 @@ impl ComputeBackend for Cpu {
             kind: "cpu".into(),
             driver: None,
             max_buffer_bytes: None,
+            count: 1,
         })
     }
 
@@ -44,12 +45,18 @@ impl ComputeBackend for Cpu {
     fn layer_ops(&self) -> &'static str {
         cpu_ops().name()
     }
+
+    /// Replicas on the cpu share its cores: they test the data-parallel path (and show its
+    /// overhead), they cannot speed training up.
+    fn shares_device(&self) -> bool {
+        true
+    }
 }
 
 impl TrainOn for Cpu {
     type Burn = Autodiff<Flex>;
 
-    fn device(&self) -> FlexDevice {
+    fn device(&self, _k: usize) -> FlexDevice {
         FlexDevice
     }
 

@@ -53,6 +53,7 @@ impl ComputeBackend for Cuda {
                 toolkit::version(driver.into())
             )),
             max_buffer_bytes: None,
+            count: count as usize,
         })
     }
 
@@ -65,8 +66,8 @@ impl ComputeBackend for Cuda {
 impl TrainOn for Cuda {
     type Burn = Autodiff<BurnCuda>;
 
-    fn device(&self) -> CudaDevice {
-        CudaDevice::new(0)
+    fn device(&self, k: usize) -> CudaDevice {
+        CudaDevice::new(k)
     }
 }
 

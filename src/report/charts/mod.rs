@@ -8,12 +8,14 @@ use plotters::prelude::*;
 
 mod bars;
 mod plots;
+mod speedup;
 mod target;
 
 use super::aggregate::Workload;
 use super::format::{num, sig, usd};
 use bars::bars;
 use plots::{curves, scatter, timeline};
+use speedup::speedup;
 use target::metric_vs_time;
 
 /// One chart: `svg` is None when nothing was measured to draw, and `note` then says why.
@@ -157,6 +159,15 @@ pub fn charts(w: &Workload) -> Result<Vec<Chart>> {
              far (the first epoch holds the warm-up step). The dashed line is the target: where \
              a line first crosses it is that configuration's time to target.",
             "No validation metric per epoch was recorded.",
+        ),
+        chart(
+            "speedup",
+            "Speedup over devices and nodes",
+            speedup(w)?,
+            "Images/s on N replicas over the same job's on one, median over repeats; the \
+             dashed line is linear scaling. Below it, communication and synchronisation ate \
+             the rest.",
+            "No configuration ran on several devices and on one (--devices 1,2).",
         ),
     ])
 }
