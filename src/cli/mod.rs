@@ -63,7 +63,7 @@ struct Cli {
 enum Command {
     /// Train the workloads on each backend, time every phase, append rows to runs.csv.
     #[command(after_help = RUN_HELP)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Merge runs.csv / epochs.csv files into report.md and a self-contained report.html.
     #[command(after_help = EXAMPLES)]
     Report {

@@ -169,7 +169,7 @@ impl SpreadArgs {
         if !self.global_batch {
             return Ok(b);
         }
-        if b % replicas != 0 {
+        if !b.is_multiple_of(replicas) {
             return Err(format!(
                 "--global-batch {b} does not split evenly over {replicas} replicas"
             ));

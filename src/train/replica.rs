@@ -136,6 +136,12 @@ where
     step_with(w, model, optim, x, y, mask, 1.0, Ok).expect("no reduce, nothing to fail")
 }
 
+/// The model after a step, and the step's loss (detached).
+type Stepped<B, W> = (
+    <W as Workload>::Model<B>,
+    Tensor<<B as burn::tensor::backend::AutodiffBackend>::InnerBackend, 1>,
+);
+
 /// A step whose loss is weighted by `share` and whose gradients pass through `reduce` before
 /// the optimizer uses them. A share of 1 leaves the loss untouched, so one device trains
 /// exactly as before data parallelism existed.
@@ -149,7 +155,7 @@ fn step_with<B, W, O>(
     mask: Tensor<B, 2>,
     share: f32,
     reduce: impl FnOnce(GradientsParams) -> Result<GradientsParams>,
-) -> Result<(W::Model<B>, Tensor<B::InnerBackend, 1>)>
+) -> Result<Stepped<B, W>>
 where
     B: TrainBackend,
     W: Workload,

@@ -7,9 +7,12 @@ use plotters::prelude::*;
 use super::*;
 use crate::report::scaling::lines;
 
+/// A line's label, colour and (replicas, speedup) points.
+type Series = (String, usize, Vec<(f64, f64)>);
+
 /// One line per configuration and scaling that ran on several replicas; `None` without one.
 pub(super) fn speedup(w: &Workload) -> Result<Option<String>> {
-    let series: Vec<(String, usize, Vec<(f64, f64)>)> = lines(w)
+    let series: Vec<Series> = lines(w)
         .iter()
         .map(|line| {
             let points = line
@@ -19,7 +22,7 @@ pub(super) fn speedup(w: &Workload) -> Result<Option<String>> {
                 .collect();
             (line.label(), line.base.colour, points)
         })
-        .filter(|s: &(String, usize, Vec<(f64, f64)>)| s.2.len() > 1)
+        .filter(|s: &Series| s.2.len() > 1)
         .collect();
     if series.is_empty() {
         return Ok(None);
