@@ -49,7 +49,14 @@ pub(super) fn speedup(w: &Workload) -> Result<Option<String>> {
             .build_cartesian_2d(0.8..most + 0.2, 0.0..top * 1.1)?;
         chart
             .configure_mesh()
-            .x_label_formatter(&|v| tick(*v))
+            // Replicas are whole: no label between them.
+            .x_label_formatter(&|v| {
+                if v.fract() == 0.0 {
+                    tick(*v)
+                } else {
+                    String::new()
+                }
+            })
             .y_label_formatter(&|v| format!("{}×", tick(*v)))
             .x_desc("replicas (devices × nodes)")
             .y_desc("speedup in images/s over one replica")
