@@ -167,7 +167,7 @@ var_block() {
         EPOCHS) value="$epochs" ;;
         GPUBENCH_ARGS) value="$gpubench_args" ;;
         GPUBENCH_SMOKE_GZ64) value="$(gzip -9c "$SMOKE_SRC" | base64 -w0)" ;;
-        NODES) value="$([ "$nodes" -gt 1 ] && echo "$nodes")" ;;
+        NODES) value=""; [ "$nodes" -le 1 ] || value="$nodes" ;;
         esac
         # Unset options stay out, so user-data.sh's own defaults apply.
         [ -z "$value" ] || echo "$name=$(quote "$value")"

@@ -197,6 +197,31 @@ impl Group {
         self.distinct.iter().map(shown).collect()
     }
 
+    /// `uses 1 of 8 GPUs ⚠` where the runs used fewer GPUs than the instance bills for.
+    pub fn gpu_use(&self) -> String {
+        match (self.gpus_used, self.gpu_count) {
+            (Some(used), Some(count)) if used < count => {
+                let cpu = if used == 0 {
+                    " (trained on the CPU)"
+                } else {
+                    ""
+                };
+                format!("uses {used} of {count} GPUs{cpu} ⚠")
+            }
+            (Some(used), Some(count)) => format!("uses {used} of {count}"),
+            (Some(used), None) => format!("uses {used}"),
+            _ => super::format::NONE.into(),
+        }
+    }
+
+    /// The hourly price over the GPUs the instance bills for.
+    pub fn per_gpu_hour(&self) -> Option<f64> {
+        match (self.price_usd_per_hour, self.gpu_count) {
+            (Some(p), Some(n)) if n > 0 => Some(p.median / n as f64),
+            _ => None,
+        }
+    }
+
     pub fn ok(&self) -> usize {
         self.statuses
             .iter()

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::aggregate::{Group, Workload};
-use super::format::{NONE, median, opt, pct, rate, ratio, usd};
+use super::format::{median, opt, pct, rate, ratio, usd};
 use super::group::{Config, DEVICES, SCALING};
 use super::tables::Table;
 
@@ -111,34 +111,9 @@ pub fn table(w: &Workload) -> Option<Table> {
                 opt(speedup.map(|s| s / g.replicas as f64), pct),
                 opt(comm, pct),
                 median(&g.cost_per_epoch_usd, usd),
-                gpus(g),
+                g.gpu_use(),
             ]);
         }
     }
     Some(t)
-}
-
-/// `uses 1 of 8 GPUs ⚠` where a run used fewer GPUs than the instance bills for.
-pub fn gpus(g: &Group) -> String {
-    match (g.gpus_used, g.gpu_count) {
-        (Some(used), Some(count)) if used < count => {
-            let cpu = if used == 0 {
-                " (trained on the CPU)"
-            } else {
-                ""
-            };
-            format!("uses {used} of {count} GPUs{cpu} ⚠")
-        }
-        (Some(used), Some(count)) => format!("uses {used} of {count}"),
-        (Some(used), None) => format!("uses {used}"),
-        _ => NONE.into(),
-    }
-}
-
-/// The hourly price over the GPUs the instance bills for.
-pub fn per_gpu_hour(g: &Group) -> String {
-    match (g.price_usd_per_hour, g.gpu_count) {
-        (Some(p), Some(n)) if n > 0 => usd(p.median / n as f64),
-        _ => NONE.into(),
-    }
 }

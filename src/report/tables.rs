@@ -5,7 +5,6 @@ use super::aggregate::{Group, PHASES, Report, Workload};
 use super::format::{
     NONE, median, metric, metric_name, num, opt, pct, plural, rate, ratio, spread, usd,
 };
-use super::scaling;
 
 /// What the symbols and columns mean, printed under the tables.
 pub const NOTES: &[&str] = &[
@@ -227,8 +226,8 @@ pub fn results(w: &Workload) -> Table {
             median(&g.epoch_s, num),
             median(&g.images_per_s, rate),
             median(&g.price_usd_per_hour, usd),
-            scaling::per_gpu_hour(g),
-            scaling::gpus(g),
+            opt(g.per_gpu_hour(), usd),
+            g.gpu_use(),
             median(&g.cost_per_epoch_usd, usd),
             median(&g.cost_usd, usd),
             median(&g.mfu, pct),

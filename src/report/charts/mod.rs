@@ -184,6 +184,13 @@ pub(super) fn svg(height: u32, draw: impl FnOnce(&Area) -> Result<()>) -> Result
     Ok(out)
 }
 
+/// A chart on `plot` with the margin and label areas the line charts share.
+pub(super) fn line_chart<'a, 'b, 's>(plot: &'a Area<'s>) -> ChartBuilder<'a, 'b, SVGBackend<'s>> {
+    let mut b = ChartBuilder::on(plot);
+    b.margin(12).x_label_area_size(44).y_label_area_size(80);
+    b
+}
+
 /// Coloured squares with labels, one per line, in the panel right of a chart.
 pub(super) fn legend(area: &Area, entries: &[(String, RGBColor)]) -> Result<()> {
     for (i, (label, c)) in entries.iter().enumerate() {

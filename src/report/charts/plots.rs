@@ -199,11 +199,7 @@ pub(super) fn curves(
         .collect();
     svg(legend_height(entries.len()).max(420), |root| {
         let (plot, side) = root.split_horizontally(WIDTH - LEGEND);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0..last.saturating_add(1), y)?;
+        let mut chart = line_chart(&plot).build_cartesian_2d(0..last.saturating_add(1), y)?;
         chart
             .configure_mesh()
             .x_labels((last as usize + 2).min(21))

@@ -42,11 +42,7 @@ pub(super) fn speedup(w: &Workload) -> Result<Option<String>> {
     entries.push(("ideal: speedup = replicas (dashed)".into(), BLACK));
     svg(legend_height(entries.len()).max(420), |root| {
         let (plot, side) = root.split_horizontally(WIDTH - LEGEND);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0.8..most + 0.2, 0.0..top * 1.1)?;
+        let mut chart = line_chart(&plot).build_cartesian_2d(0.8..most + 0.2, 0.0..top * 1.1)?;
         chart
             .configure_mesh()
             // Replicas are whole: no label between them.

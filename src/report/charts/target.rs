@@ -55,11 +55,7 @@ pub(super) fn metric_vs_time(w: &Workload, axis: &str, scale: f64) -> Result<Opt
     }
     svg(legend_height(entries.len()).max(420), |root| {
         let (plot, side) = root.split_horizontally(WIDTH - LEGEND);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
-            .build_cartesian_2d(x.clone().log_scale(), y)?;
+        let mut chart = line_chart(&plot).build_cartesian_2d(x.clone().log_scale(), y)?;
         chart
             .configure_mesh()
             .x_label_formatter(&|v| tick(*v))
