@@ -194,6 +194,35 @@ fn devices_a_backend_does_not_have_are_unavailable_with_the_reason() {
     assert_eq!(rows[0].status, Status::Unavailable);
     let why = rows[0].error.as_deref().unwrap_or_default();
     assert!(why.starts_with("--devices 2: wgpu sees 1 "), "{why}");
+    assert_eq!(
+        rows[0].gpus_used, None,
+        "a run that never started used no GPU"
+    );
+
+    // The cpu's replicas are threads with a model each: a number is not a licence to make
+    // a million of them.
+    let o = gpubench(&[
+        "run",
+        "--instance",
+        "local",
+        "--backend",
+        "cpu",
+        "--workload",
+        "keypoints",
+        "--devices",
+        "1000000",
+        "--epochs",
+        "1",
+        "--out",
+        out,
+    ]);
+    let rows = runs(dir.path());
+    assert_eq!(rows.len(), 2, "{}", text(&o));
+    let why = rows[1].error.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("--devices 1000000: cpu's replicas share this machine's"),
+        "{why}"
+    );
 }
 
 #[test]

@@ -187,10 +187,13 @@ pub fn run_row(
         global_batch: Some(key.spread.global_batch),
         scaling: Some(if key.spread.strong { "strong" } else { "weak" }.to_string()),
         comm_s: o.comm_s,
-        gpus_used: Some(if on_gpu {
-            key.spread.devices * key.spread.nodes
-        } else {
-            0
+        // Only a run whose devices started used them.
+        gpus_used: p.device_init_s.map(|_| {
+            if on_gpu {
+                key.spread.devices * key.spread.nodes
+            } else {
+                0
+            }
         }),
         // A machine outside the catalog has no GPU count that bills.
         gpu_count: (ctx.instance.provider != "local").then_some(ctx.instance.gpu_count as usize),

@@ -210,7 +210,7 @@ impl Runs<'_> {
             .as_ref()
             .map_err(|why| reason(why, name, ctx))
             .and_then(|d| {
-                dispatch::replicas_fit(on.be, d, devices)?;
+                dispatch::replicas_fit(on.be, d, devices, ctx.host.cpu_cores)?;
                 let per = per_replica.clone()?;
                 dispatch::fits(d, &info, per).map(|()| per)
             });

@@ -24,13 +24,24 @@ pub fn run(backend: &dyn ComputeBackend, job: &Job) -> Result<Outcome> {
     .unwrap_or_else(|p| Err(anyhow!("{name} backend panicked: {}", panic_message(&*p))))
 }
 
-/// Why `n` replicas cannot train on `backend`'s devices, if they cannot.
+/// Why `n` replicas cannot train on `backend`'s devices, if they cannot. Replicas sharing a
+/// device are held to one per core: each is a thread with a model, and more cannot help.
 pub fn replicas_fit(
     backend: &dyn ComputeBackend,
     device: &DeviceInfo,
     n: usize,
+    cores: usize,
 ) -> Result<(), String> {
-    if n <= device.count || backend.shares_device() {
+    if backend.shares_device() {
+        if n <= cores.max(1) {
+            return Ok(());
+        }
+        return Err(format!(
+            "--devices {n}: {}'s replicas share this machine's {cores} cores, one per core",
+            backend.name()
+        ));
+    }
+    if n <= device.count {
         return Ok(());
     }
     Err(format!(
