@@ -174,51 +174,35 @@ fn two_devices_train_what_one_does_on_the_same_global_batches() {
 fn devices_a_backend_does_not_have_are_unavailable_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let o = gpubench(&[
-        "run",
-        "--instance",
-        "local",
-        "--backend",
-        "wgpu",
-        "--workload",
-        "keypoints",
-        "--devices",
-        "2",
-        "--epochs",
-        "1",
-        "--out",
-        out,
-    ]);
-    let rows = runs(dir.path());
-    assert_eq!(rows.len(), 1, "{}", text(&o));
-    assert_eq!(rows[0].status, Status::Unavailable);
-    let why = rows[0].error.as_deref().unwrap_or_default();
+    // One keypoints run of `backend` on `devices` devices; its row's reason.
+    let refused = |backend: &str, devices: &str| {
+        let o = gpubench(&[
+            "run",
+            "--instance",
+            "local",
+            "--backend",
+            backend,
+            "--workload",
+            "keypoints",
+            "--devices",
+            devices,
+            "--epochs",
+            "1",
+            "--out",
+            out,
+        ]);
+        let r = runs(dir.path())
+            .pop()
+            .unwrap_or_else(|| panic!("{}", text(&o)));
+        assert_eq!(r.status, Status::Unavailable, "{}", text(&o));
+        assert_eq!(r.gpus_used, None, "a run that never started used no GPU");
+        r.error.unwrap_or_default()
+    };
+    let why = refused("wgpu", "2");
     assert!(why.starts_with("--devices 2: wgpu sees 1 "), "{why}");
-    assert_eq!(
-        rows[0].gpus_used, None,
-        "a run that never started used no GPU"
-    );
-
     // The cpu's replicas are threads with a model each: a number is not a licence to make
     // a million of them.
-    let o = gpubench(&[
-        "run",
-        "--instance",
-        "local",
-        "--backend",
-        "cpu",
-        "--workload",
-        "keypoints",
-        "--devices",
-        "1000000",
-        "--epochs",
-        "1",
-        "--out",
-        out,
-    ]);
-    let rows = runs(dir.path());
-    assert_eq!(rows.len(), 2, "{}", text(&o));
-    let why = rows[1].error.as_deref().unwrap_or_default();
+    let why = refused("cpu", "1000000");
     assert!(
         why.contains("--devices 1000000: cpu's replicas share this machine's"),
         "{why}"
