@@ -128,9 +128,7 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
                             devices,
                             repeat,
                         };
-                        if let Some(row) = runs.one(&on, planned)? {
-                            rows.push(row);
-                        }
+                        rows.push(runs.one(&on, planned)?);
                         if interrupt::requested() {
                             break 'runs;
                         }
@@ -182,9 +180,9 @@ struct Planned<'a> {
 }
 
 impl Runs<'_> {
-    /// Trains `p` on `on` and appends its rows; returns the run's row unless this node is not
-    /// the one that writes it (a rank above 0 writes only a run that did not end ok).
-    fn one(&mut self, on: &On, p: Planned) -> Result<Option<RunRow>> {
+    /// Trains `p` on `on`, appends its rows and returns the run's row (for the summary and the
+    /// exit code). A rank above 0 writes only a run that did not end ok: rank 0 speaks for it.
+    fn one(&mut self, on: &On, p: Planned) -> Result<RunRow> {
         let (args, ctx, name) = (self.args, self.ctx, on.be.name());
         let sp = &args.spread;
         let Planned {
@@ -287,16 +285,15 @@ impl Runs<'_> {
         let row = run_row(ctx, key, started_at, on.probe.as_ref().ok(), &outcome);
         report_line(&row);
         // Rank 0 speaks for a multi-node run; another rank keeps only a failure's reason.
-        if sp.node_rank > 0 && row.status == Status::Ok {
-            return Ok(None);
+        if sp.node_rank == 0 || row.status != Status::Ok {
+            record::append(&self.runs_csv, &row)?;
         }
-        record::append(&self.runs_csv, &row)?;
         if sp.node_rank == 0 {
             for e in epoch_rows(ctx, key, &outcome) {
                 record::append(&self.epochs_csv, &e)?;
             }
         }
-        Ok(Some(row))
+        Ok(row)
     }
 }
 
