@@ -3,20 +3,22 @@
 //! This module is the contract alone: it knows no backend, workload or training type, so the
 //! writer (`run`) and the reader (`report`) share it without depending on each other.
 
+mod repair;
 mod schema;
 mod summary;
 
+pub use repair::torn_path;
 pub use schema::{DEFAULT_DIR, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, Status};
 pub use summary::print_summary;
 
 use std::fs::{self, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::error::input;
+use crate::error::{InputError, input};
 
 /// The header line a file of `T` rows starts with.
 pub fn header<T: Serialize + Default>() -> String {
@@ -30,42 +32,104 @@ pub fn header<T: Serialize + Default>() -> String {
         .to_string()
 }
 
-/// Checks that `path` is absent, empty, or starts with the header of `T`, so rows of another
-/// schema are never appended to it. Run before any work so a mismatch leaves nothing written.
-pub fn check_header<T: Serialize + Default>(path: &Path) -> Result<()> {
-    let Ok(file) = fs::File::open(path) else {
-        return Ok(());
+/// The longest header line read: a gpubench header is under 2 KiB, and a special file (a
+/// symbolic link to `/dev/zero`) must not be read without end.
+const HEADER_LIMIT: u64 = 64 << 10;
+
+/// The first line of `path` (without its line break) and whether it ended in one; `None` for a
+/// file that is absent.
+fn first_line(path: &Path) -> Result<Option<(String, bool)>> {
+    let file = match fs::File::open(path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        other => {
+            other.map_err(|e| InputError(format!("{}: cannot open it: {e}", path.display())))?
+        }
     };
-    let mut first = String::new();
-    BufReader::new(file)
-        .read_line(&mut first)
-        .with_context(|| format!("reading {}", path.display()))?;
-    let first = first.trim_end_matches(['\r', '\n']);
-    if !first.is_empty() && first != header::<T>() {
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
         return input(format!(
-            "{}:1: the header does not match this gpubench's columns (schema_version {SCHEMA_VERSION}); \
-             write to another --out directory",
+            "{}: not a regular file; gpubench appends its rows to a plain file",
             path.display()
         ));
     }
-    Ok(())
+    let mut first = Vec::new();
+    BufReader::new(file)
+        .take(HEADER_LIMIT)
+        .read_until(b'\n', &mut first)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let ended = first.ends_with(b"\n");
+    let text = String::from_utf8_lossy(&first);
+    Ok(Some((
+        text.trim_end_matches(['\r', '\n']).to_string(),
+        ended,
+    )))
 }
 
-/// Appends one row to `path` with a single write (the header too when the file is new).
-pub fn append<T: Serialize>(path: &Path, row: &T) -> Result<()> {
-    let is_new = fs::metadata(path).map(|m| m.len() == 0).unwrap_or(true);
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(is_new)
-        .from_writer(Vec::new());
-    w.serialize(row)?;
-    let bytes = w.into_inner().context("serializing a row")?;
+/// Checks that `path` is absent, empty, or starts with the header of `T`, so rows of another
+/// schema are never appended to it. Run before any work so a mismatch leaves nothing written;
+/// [`append`] checks again under its lock.
+pub fn check_header<T: Serialize + Default>(path: &Path) -> Result<()> {
+    match first_line(path)? {
+        // A header cut short is a torn first write, which `append` moves aside.
+        Some((first, true)) if !first.is_empty() && first != header::<T>() => input(format!(
+            "{}:1: the header does not match this gpubench's columns (schema_version {SCHEMA_VERSION}); \
+             write to another --out directory",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that rows can be written into `dir` before any GPU time is spent: it is created if
+/// absent, and a probe file is written, synced and removed (a read-only or full disk fails here).
+pub fn check_writable(dir: &Path) -> Result<()> {
+    let refuse = |what: &str, e: std::io::Error| -> Result<()> {
+        input(format!("--out {}: {what}: {e}", dir.display()))
+    };
+    if let Err(e) = fs::create_dir_all(dir) {
+        return refuse("cannot create it", e);
+    }
+    let probe = dir.join(format!(".gpubench-write-check-{}", std::process::id()));
+    let written = fs::File::create(&probe)
+        .and_then(|mut f| f.write_all(b"gpubench\n").and_then(|()| f.sync_all()));
+    let _ = fs::remove_file(&probe);
+    match written {
+        Err(e) => refuse("cannot write into it", e),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Appends one row to `path`, whole: under an exclusive lock (another gpubench may append to
+/// the same file), after the header is checked and a torn last row (a killed writer, a full
+/// disk, a cut copy) is moved aside to `PATH.torn`; the header comes first when the file is new.
+/// A write that fails half-way is cut back off, and the row is synced before the lock goes.
+pub fn append<T: Serialize + Default>(path: &Path, row: &T) -> Result<()> {
     let mut file = OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
-    file.write_all(&bytes)
-        .with_context(|| format!("appending to {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    check_header::<T>(path)?;
+    let len = repair::torn_tail(path, &mut file)?;
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(len == 0)
+        .from_writer(Vec::new());
+    w.serialize(row)?;
+    let bytes = w.into_inner().context("serializing a row")?;
+    let written = file.write_all(&bytes).and_then(|()| file.sync_data());
+    if let Err(e) = written {
+        // Nothing half-written stays behind for the next append to find, and what was
+        // measured is still said where the user sees it.
+        let _ = file.set_len(len);
+        eprintln!(
+            "the row that could not be appended to {}:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&bytes).trim_end()
+        );
+        return Err(e).with_context(|| format!("appending to {}", path.display()));
+    }
     Ok(())
 }
 
@@ -130,6 +194,85 @@ mod tests {
         assert!(
             text.lines().last().unwrap().contains(",unavailable,,"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_torn_last_row_is_moved_aside_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(RUNS_FILE);
+        let a = RunRow {
+            run_id: "a".into(),
+            ..RunRow::default()
+        };
+        append(&path, &a).unwrap();
+        let whole = fs::read_to_string(&path).unwrap();
+        // A row cut off by a full disk or a killed writer.
+        fs::write(
+            &path,
+            format!("{whole}{}", &whole[whole.len() - 30..whole.len() - 1]),
+        )
+        .unwrap();
+        append(&path, &a).unwrap();
+        let back: Vec<RunRow> = csv::Reader::from_path(&path)
+            .unwrap()
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(back.len(), 2);
+        let torn = fs::read_to_string(torn_path(&path)).unwrap();
+        assert_eq!(
+            torn,
+            format!("{}\n", &whole[whole.len() - 30..whole.len() - 1])
+        );
+    }
+
+    #[test]
+    fn a_special_file_is_refused_not_read_without_end() {
+        // A link to /dev/zero would be read forever looking for the header's line break.
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join(EPOCHS_FILE)).unwrap();
+        let err = check_header::<EpochRow>(&dir.path().join(EPOCHS_FILE)).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 2);
+        std::os::unix::fs::symlink("/dev/full", dir.path().join(RUNS_FILE)).unwrap();
+        let err = check_header::<RunRow>(&dir.path().join(RUNS_FILE)).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("not a regular file; gpubench appends its rows to a plain file"),
+            "{err}"
+        );
+        assert_eq!(crate::error::exit_code(&err), 2);
+    }
+
+    #[test]
+    fn two_writers_never_interleave_and_write_one_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(RUNS_FILE);
+        let long = "x".repeat(64 << 10); // more than one write of a pipe's size
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let (path, long) = (&path, &long);
+                s.spawn(move || {
+                    for i in 0..25 {
+                        let row = RunRow {
+                            run_id: format!("{t}-{i}"),
+                            error: Some(long.clone()),
+                            ..RunRow::default()
+                        };
+                        append(path, &row).unwrap();
+                    }
+                });
+            }
+        });
+        let back: Vec<RunRow> = csv::Reader::from_path(&path)
+            .unwrap()
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(back.len(), 100);
+        assert!(
+            back.iter()
+                .all(|r| r.error.as_deref() == Some(long.as_str()))
         );
     }
 
