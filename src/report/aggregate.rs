@@ -44,6 +44,8 @@ pub struct Read {
     pub runs: usize,
     pub epochs: usize,
     pub duplicates: usize,
+    /// Rows left out as torn or malformed (`report` warned of each).
+    pub skipped: usize,
     /// The earliest and latest `started_at`.
     pub span: Option<(String, String)>,
     pub versions: Vec<String>,
@@ -261,6 +263,7 @@ impl Report {
                 runs: loaded.runs.len(),
                 epochs: loaded.epochs.len(),
                 duplicates: loaded.duplicate_runs + loaded.duplicate_epochs,
+                skipped: loaded.skipped.len(),
                 span: starts.clone().min().cloned().zip(starts.max().cloned()),
                 versions: versions.into_iter().collect(),
             },

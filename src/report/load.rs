@@ -1,6 +1,8 @@
 //! Finding and reading `runs.csv` / `epochs.csv` files, e.g. a bucket synced from many
-//! instances: every row is checked, and the first bad one refuses the whole report with
-//! `PATH:LINE: what is wrong`, so a report never silently leaves a run out.
+//! instances. A file whose header is not gpubench's refuses the report (exit code 2); a bad
+//! row (torn by a full disk, cut off in a copy, edited by hand) is left out with a warning
+//! naming `PATH:LINE` and what is wrong, and counted in the report, so one bad line never makes
+//! every other result unusable and a report never leaves a run out unsaid.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -19,8 +21,19 @@ use crate::record::{
 /// only ever appended. Its length is the schema version, so a bump cannot forget the reader.
 const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61, 66, 74, 82];
 
-/// A run's key: (run_id, workload, backend, batch_size, repeat, devices, node_rank).
-pub type RunId = (String, String, String, usize, usize, usize, usize);
+/// A run's key: (run_id, instance, host_id, workload, backend, batch_size, repeat, devices,
+/// node_rank). The instance and host keep apart two machines' runs that share a run id.
+pub type RunId = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    usize,
+    usize,
+    usize,
+    usize,
+);
 
 /// The picture each run wrote (its `artifact`), as a path readable from here.
 pub type Pictures = HashMap<RunId, PathBuf>;
@@ -28,6 +41,8 @@ pub type Pictures = HashMap<RunId, PathBuf>;
 pub fn run_id(r: &RunRow) -> RunId {
     (
         r.run_id.clone(),
+        r.instance.clone(),
+        r.host_id.clone(),
         r.workload.clone(),
         r.backend.clone(),
         r.batch_size,
@@ -49,7 +64,12 @@ pub struct Loaded {
     /// Rows seen before (the same run synced twice), dropped.
     pub duplicate_runs: usize,
     pub duplicate_epochs: usize,
+    /// `PATH:LINE: what is wrong` for each row left out.
+    pub skipped: Vec<String>,
 }
+
+/// Warnings printed for skipped rows before the rest are only counted.
+const WARNINGS: usize = 20;
 
 /// Reads every `runs.csv` and `epochs.csv` in `inputs`: a directory is searched recursively
 /// for files of those names; a file is taken as is, its kind told by its header. No inputs
@@ -59,16 +79,33 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
     let mut seen_runs = HashSet::new();
     let mut seen_epochs = HashSet::new();
     for path in find(inputs)? {
-        let mut reader =
-            csv::Reader::from_path(&path).with_context(|| format!("opening {}", path.display()))?;
-        let headers = reader.headers().map_err(|e| bad_csv(&path, e))?.clone();
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let headers = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => return Err(bad_csv(&path, e)),
+        };
         if headers.is_empty() {
-            return input(format!("{}:1: the file is empty", path.display()));
+            skip(
+                &mut loaded.skipped,
+                format!("{}:1: the file is empty", path.display()),
+            );
+            continue;
         }
         if headers.iter().any(|h| h == "schema_version") {
             loaded.runs_files += 1;
+            let version = header_version(&path, &headers)?;
             let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            for row in read_runs(&path, &mut reader, &headers)? {
+            for rec in records(&path, &mut reader, &headers, &mut loaded.skipped)? {
+                let row = match read_run(&path, &rec, &headers, version) {
+                    Ok(row) => row,
+                    Err(why) => {
+                        skip(&mut loaded.skipped, why);
+                        continue;
+                    }
+                };
                 let key = run_id(&row);
                 if seen_runs.insert(key.clone()) {
                     if let Some(a) = &row.artifact {
@@ -81,12 +118,16 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
             }
         } else if is_epochs(&headers) {
             loaded.epochs_files += 1;
-            for rec in reader.records() {
-                let rec = rec.map_err(|e| bad_csv(&path, e))?;
-                let row: EpochRow = parse(&path, &rec, &headers)?;
-                if let Some(what) = check_epoch(&row) {
-                    return input(format!("{}:{}: {what}", path.display(), line(&rec)));
-                }
+            for rec in records(&path, &mut reader, &headers, &mut loaded.skipped)? {
+                let row: EpochRow = match parse(&path, &rec, &headers).and_then(|row| {
+                    check_epoch(&row).map_or(Ok(row), |what| Err(at(&path, &rec, &what)))
+                }) {
+                    Ok(row) => row,
+                    Err(why) => {
+                        skip(&mut loaded.skipped, why);
+                        continue;
+                    }
+                };
                 let key = (
                     row.run_id.clone(),
                     row.workload.clone(),
@@ -111,13 +152,33 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
             ));
         }
     }
+    if loaded.skipped.len() > WARNINGS {
+        eprintln!(
+            "warning: {} more bad rows skipped",
+            loaded.skipped.len() - WARNINGS
+        );
+    }
     if loaded.runs.is_empty() {
         return input(format!(
-            "no runs to report: {} {RUNS_FILE} and {} {EPOCHS_FILE} read, with no {RUNS_FILE} rows",
-            loaded.runs_files, loaded.epochs_files
+            "no runs to report: {} {RUNS_FILE} and {} {EPOCHS_FILE} read, with no {RUNS_FILE} \
+             rows{}",
+            loaded.runs_files,
+            loaded.epochs_files,
+            match loaded.skipped.len() {
+                0 => String::new(),
+                n => format!(" but {n} bad ones"),
+            }
         ));
     }
     Ok(loaded)
+}
+
+/// Leaves a row out, saying so (the first [`WARNINGS`] times).
+fn skip(skipped: &mut Vec<String>, why: String) {
+    if skipped.len() < WARNINGS {
+        eprintln!("warning: {why} (row skipped)");
+    }
+    skipped.push(why);
 }
 
 /// An `epochs.csv` header: today's, or the one before `devices` was appended.
@@ -191,56 +252,123 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// The rows of one `runs.csv`, each checked against the columns of its schema_version.
-fn read_runs(
+/// The schema_version a `runs.csv` header is the columns of; a header of no version refuses the
+/// file, since none of its rows could be read.
+fn header_version(path: &Path, headers: &StringRecord) -> Result<u32> {
+    let current = header::<RunRow>();
+    let names: Vec<&str> = current.split(',').collect();
+    if let Some(v) = COLUMNS
+        .iter()
+        .position(|&n| headers.iter().eq(names.iter().take(n).copied()))
+    {
+        return Ok(v as u32 + 1);
+    }
+    if headers.len() > names.len() && headers.iter().zip(&names).all(|(h, n)| h == *n) {
+        return input(format!(
+            "{}:1: {} columns, more than the {} of schema_version {SCHEMA_VERSION}: written by a \
+             newer gpubench; update gpubench",
+            path.display(),
+            headers.len(),
+            names.len()
+        ));
+    }
+    let differ = headers
+        .iter()
+        .zip(&names)
+        .position(|(h, n)| h != *n)
+        .unwrap_or(headers.len().min(names.len()));
+    input(format!(
+        "{}:1: not the columns of any gpubench schema_version (1 to {SCHEMA_VERSION}): column {} \
+         is {:?}, expected {:?}",
+        path.display(),
+        differ + 1,
+        headers.get(differ).unwrap_or_default(),
+        names.get(differ).copied().unwrap_or_default()
+    ))
+}
+
+/// The records of one file after its header; a record with another number of fields than the
+/// header, or not UTF-8, is skipped with its line. Only an error reading the file stops it.
+fn records(
     path: &Path,
     reader: &mut csv::Reader<fs::File>,
     headers: &StringRecord,
-) -> Result<Vec<RunRow>> {
-    let at = |line: u64, what: String| input(format!("{}:{line}: {what}", path.display()));
-    let column = headers.iter().position(|h| h == "schema_version");
-    let current = header::<RunRow>();
-    let mut rows = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| bad_csv(path, e))?;
-        let raw = column.and_then(|c| rec.get(c)).unwrap_or_default();
-        let version = match raw.trim().parse::<u32>() {
-            Ok(v @ 1..=SCHEMA_VERSION) => v,
-            Ok(v) if v > SCHEMA_VERSION => {
-                return at(
-                    line(&rec),
-                    format!(
-                        "schema_version {v} was written by a newer gpubench; this one reads \
-                         1 to {SCHEMA_VERSION}: update gpubench"
-                    ),
-                );
-            }
-            _ => {
-                return at(
-                    line(&rec),
-                    format!("schema_version {raw:?} is not 1 to {SCHEMA_VERSION}"),
-                );
+    skipped: &mut Vec<String>,
+) -> Result<Vec<StringRecord>> {
+    let mut out = Vec::new();
+    for rec in reader.byte_records() {
+        let rec = match rec {
+            Ok(rec) => rec,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(bad_csv(path, e)),
+            Err(e) => {
+                skip(skipped, bad_csv(path, e).to_string());
+                continue;
             }
         };
-        let want = COLUMNS[version as usize - 1];
-        if !headers.iter().eq(current.split(',').take(want)) {
-            return at(
-                1,
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.len() != headers.len() {
+            skip(
+                skipped,
                 format!(
-                    "the columns do not match schema_version {version} (line {}): expected its \
-                     {want} columns {}",
-                    line(&rec),
-                    current.split(',').take(want).collect::<Vec<_>>().join(",")
+                    "{}:{line}: {} fields where the header has {}",
+                    path.display(),
+                    rec.len(),
+                    headers.len()
                 ),
             );
+            continue;
         }
-        let row: RunRow = parse(path, &rec, headers)?;
-        if let Some(what) = check_run(&row) {
-            return at(line(&rec), what);
+        match StringRecord::from_byte_record(rec) {
+            Ok(rec) => out.push(rec),
+            Err(_) => skip(
+                skipped,
+                format!("{}:{line}: not valid UTF-8", path.display()),
+            ),
         }
-        rows.push(row);
     }
-    Ok(rows)
+    Ok(out)
+}
+
+/// One `runs.csv` row, checked against its header's schema_version; the error says
+/// `PATH:LINE: what is wrong`.
+fn read_run(
+    path: &Path,
+    rec: &StringRecord,
+    headers: &StringRecord,
+    version: u32,
+) -> Result<RunRow, String> {
+    let column = headers.iter().position(|h| h == "schema_version");
+    let raw = column.and_then(|c| rec.get(c)).unwrap_or_default();
+    match raw.trim().parse::<u32>() {
+        Ok(v) if v == version => {}
+        Ok(v) if v > SCHEMA_VERSION => {
+            return Err(at(
+                path,
+                rec,
+                &format!(
+                    "schema_version {v} was written by a newer gpubench; this one reads 1 to \
+                     {SCHEMA_VERSION}: update gpubench"
+                ),
+            ));
+        }
+        _ => {
+            return Err(at(
+                path,
+                rec,
+                &format!("schema_version {raw:?} is not {version}, the version of the header"),
+            ));
+        }
+    }
+    let row: RunRow = parse(path, rec, headers)?;
+    match check_run(&row) {
+        Some(what) => Err(at(path, rec, &what)),
+        None => Ok(row),
+    }
+}
+
+/// `PATH:LINE: what`.
+fn at(path: &Path, rec: &StringRecord, what: &str) -> String {
+    format!("{}:{}: {what}", path.display(), line(rec))
 }
 
 /// The line `rec` starts on (1 is the header).
@@ -253,8 +381,8 @@ fn parse<T: DeserializeOwned>(
     path: &Path,
     rec: &StringRecord,
     headers: &StringRecord,
-) -> Result<T> {
-    rec.deserialize(Some(headers)).or_else(|e| {
+) -> Result<T, String> {
+    rec.deserialize(Some(headers)).map_err(|e| {
         let what = match e.kind() {
             csv::ErrorKind::Deserialize { err, .. } => match err.field().map(|i| i as usize) {
                 Some(i) => format!(
@@ -267,7 +395,7 @@ fn parse<T: DeserializeOwned>(
             },
             _ => e.to_string(),
         };
-        input(format!("{}:{}: {what}", path.display(), line(rec)))
+        at(path, rec, &what)
     })
 }
 
@@ -417,32 +545,125 @@ mod tests {
     }
 
     #[test]
-    fn bad_files_are_refused_with_file_and_line() {
+    fn a_file_whose_header_is_not_gpubenchs_is_refused() {
+        let mut newer = row(7, 82, &[]).replacen('\n', ",extra\n", 1);
+        newer = newer.trim_end().to_string() + ",1\n";
         refused(
+            &newer,
+            ":1: 83 columns, more than the 82 of schema_version 7",
+        );
+        refused("run_id,x\nr,1\n", ":1: not a gpubench runs.csv");
+        let renamed = row(2, 55, &[]).replacen("run_id", "run", 1);
+        refused(
+            &renamed,
+            ":1: not the columns of any gpubench schema_version",
+        );
+    }
+
+    /// `text` (a header and one bad row) with a good row after the bad one: the good row is
+    /// read, the bad one skipped with `PATH:LINE: what`.
+    fn skipped(text: &str, needle: &str) {
+        let good = text.lines().next().unwrap().split(',').count();
+        let version = COLUMNS.iter().position(|&n| n == good).unwrap() as u32 + 1;
+        let with_good = format!("{text}{}", row(version, good, &[]).lines().nth(1).unwrap());
+        let (dir, loaded) = load_text(&with_good);
+        let loaded = loaded.unwrap();
+        assert_eq!(loaded.runs.len(), 1, "{:?}", loaded.skipped);
+        let [why] = &loaded.skipped[..] else {
+            panic!("{:?}", loaded.skipped)
+        };
+        assert!(why.contains(needle), "{why}");
+        assert!(
+            why.starts_with(&dir.path().join(RUNS_FILE).display().to_string()),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_bad_row_is_skipped_with_file_and_line() {
+        skipped(
             &row(8, 82, &[]),
             ":2: schema_version 8 was written by a newer gpubench",
         );
-        refused(&row(0, 60, &[]), ":2: schema_version \"0\"");
-        refused(
-            &row(3, 55, &[]),
-            ":1: the columns do not match schema_version 3 (line 2)",
-        );
-        refused("run_id,x\nr,1\n", ":1: not a gpubench runs.csv");
-        refused(
+        skipped(&row(0, 60, &[]), ":2: schema_version \"0\" is not 3");
+        skipped(&row(3, 55, &[]), ":2: schema_version \"3\" is not 2");
+        skipped(
             &row(3, 60, &[("batch_size", "x")]),
             ":2: column batch_size = \"x\"",
         );
-        refused(
+        skipped(
             &row(3, 60, &[("status", "done")]),
             ":2: unknown variant `done`",
         );
-        refused(&row(3, 60, &[("train_s", "-1")]), ":2: column train_s = -1");
-        refused(
+        skipped(&row(3, 60, &[("train_s", "-1")]), ":2: column train_s = -1");
+        skipped(
             &row(3, 60, &[("instance", "")]),
             ":2: column instance is empty",
         );
-        let ragged = format!("{}1,2\n", row(3, 60, &[]));
-        refused(&ragged, ":3: 2 fields where the header has 60");
+        // A torn row glued to the next one: more fields than the header.
+        let r = row(7, 82, &[]);
+        let body = r.lines().nth(1).unwrap();
+        let glued = format!("{r}{body}{body}\n");
+        skipped(&glued, ":3: 163 fields where the header has 82");
+        skipped(&format!("{r}1,2\n"), ":3: 2 fields where the header has 82");
+    }
+
+    #[test]
+    fn only_bad_rows_is_refused_and_an_empty_file_is_skipped() {
+        let (_dir, loaded) = load_text(&row(3, 60, &[("train_s", "-1")]));
+        let err = loaded.unwrap_err();
+        assert_eq!(exit_code(&err), 2);
+        assert!(
+            err.to_string()
+                .ends_with("with no runs.csv rows but 1 bad ones"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("a")).unwrap();
+        fs::write(dir.path().join("a").join(RUNS_FILE), "").unwrap();
+        fs::write(dir.path().join(RUNS_FILE), row(7, 82, &[])).unwrap();
+        let loaded = load(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(loaded.runs.len(), 1);
+        assert!(loaded.skipped[0].ends_with("runs.csv:1: the file is empty"));
+    }
+
+    #[test]
+    fn two_machines_runs_under_one_run_id_are_both_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for (sub, instance) in [("a", "g5.xlarge"), ("b", "g4dn.xlarge")] {
+            fs::create_dir(dir.path().join(sub)).unwrap();
+            let text = row(7, 82, &[("instance", instance)]);
+            fs::write(dir.path().join(sub).join(RUNS_FILE), text).unwrap();
+        }
+        let loaded = load(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!((loaded.runs.len(), loaded.duplicate_runs), (2, 0));
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes as a runs.csv or an epochs.csv (beside a good runs.csv): rows, or a
+        /// refusal naming a file (exit 2); a bad row never takes the good file's rows with it.
+        #[test]
+        fn fuzz_any_csv_loads_or_is_refused_cleanly(
+            bytes in crate::fuzz::inputs("runs_csv"),
+            as_epochs in proptest::bool::ANY,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let (sub, name) = if as_epochs { ("good", EPOCHS_FILE) } else { ("bad", RUNS_FILE) };
+            fs::create_dir(dir.path().join(sub)).unwrap();
+            fs::write(dir.path().join(sub).join(name), &bytes).unwrap();
+            if as_epochs {
+                fs::write(dir.path().join("good").join(RUNS_FILE), row(7, 82, &[])).unwrap();
+            }
+            match load(&[dir.path().to_path_buf()]) {
+                Ok(loaded) => proptest::prop_assert!(!loaded.runs.is_empty()),
+                Err(e) => {
+                    proptest::prop_assert_eq!(exit_code(&e), 2, "{:#}", e);
+                    let root = dir.path().display().to_string();
+                    let names_file = e.to_string().starts_with(&root) || !as_epochs;
+                    proptest::prop_assert!(names_file, "{}", e);
+                }
+            }
+        }
     }
 
     #[test]

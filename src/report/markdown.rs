@@ -18,10 +18,14 @@ impl Exporter for Markdown {
     }
 
     fn render(&self, r: &Report) -> Result<String> {
-        let mut s = format!("# {}\n\n{}\n\n", tables::title(r), tables::provenance(r));
+        let mut s = format!(
+            "# {}\n\n{}\n\n",
+            cell(&tables::title(r)),
+            cell(&tables::provenance(r))
+        );
         table(&mut s, &tables::instances(r))?;
         for w in &r.workloads {
-            writeln!(s, "## {} · {}\n", w.workload, w.model)?;
+            writeln!(s, "## {} · {}\n", cell(&w.workload), cell(&w.model))?;
             table(&mut s, &tables::results(w))?;
             if let Some(t) = tables::confusion(w) {
                 table(&mut s, &t)?;
@@ -31,7 +35,7 @@ impl Exporter for Markdown {
                 writeln!(s, "### Predictions on validation images (last run of each configuration)\n")?;
                 for g in with {
                     let path = pictures::link(&r.out, g.picture.as_deref().expect("filtered"));
-                    let target = path.display().to_string().replace(' ', "%20");
+                    let target = link_target(&path.display().to_string());
                     let label = cell(&g.label());
                     writeln!(s, "{label}:\n\n![predictions of {label}]({target})\n")?;
                 }
@@ -60,7 +64,7 @@ impl Exporter for Markdown {
 }
 
 fn table(s: &mut String, t: &Table) -> Result<()> {
-    writeln!(s, "### {}\n", t.title)?;
+    writeln!(s, "### {}\n", cell(&t.title))?;
     let row = |cells: Vec<String>| format!("| {} |", cells.join(" | "));
     writeln!(
         s,
@@ -79,14 +83,34 @@ fn table(s: &mut String, t: &Table) -> Result<()> {
     Ok(())
 }
 
-/// A cell that cannot break the table: one line, pipes escaped, no raw HTML.
+/// Text from the CSV (a cell, a title, a heading) that stays text: one line, Markdown's
+/// emphasis, code, link and table characters escaped, no raw HTML.
 fn cell(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    let mut out = String::with_capacity(one_line.len());
+    for c in one_line.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A picture's path as a link target: the characters that would end or split it encoded.
+fn link_target(path: &str) -> String {
+    path.replace('%', "%25")
+        .replace(' ', "%20")
+        .replace('(', "%28")
+        .replace(')', "%29")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
 }
 
 #[cfg(test)]
@@ -96,5 +120,14 @@ mod tests {
     #[test]
     fn cells_stay_in_their_column() {
         assert_eq!(cell("a|b\nc  <d>"), "a\\|b c &lt;d&gt;");
+    }
+
+    #[test]
+    fn text_from_the_csv_stays_text() {
+        assert_eq!(
+            cell("*bold* _it_ `code` [link](x) # ~~s~~ \\"),
+            "\\*bold\\* \\_it\\_ \\`code\\` \\[link\\](x) \\# \\~\\~s\\~\\~ \\\\"
+        );
+        assert_eq!(link_target("a b/(c)%.png"), "a%20b/%28c%29%25.png");
     }
 }

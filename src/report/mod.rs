@@ -66,13 +66,14 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<()> {
     writeln!(
         out,
         "read {} runs.csv and {} epochs.csv: {} runs ({not_ok} not ok), {} epoch rows; \
-         dropped {} duplicate runs and {} duplicate epoch rows",
+         dropped {} duplicate runs and {} duplicate epoch rows; skipped {} bad rows",
         loaded.runs_files,
         loaded.epochs_files,
         loaded.runs.len(),
         loaded.epochs.len(),
         loaded.duplicate_runs,
-        loaded.duplicate_epochs
+        loaded.duplicate_epochs,
+        loaded.skipped.len()
     )?;
     fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
     for (name, text) in rendered {

@@ -115,6 +115,12 @@ pub fn provenance(r: &Report) -> String {
     if d.duplicates > 0 {
         s += &format!(" ({} dropped)", plural(d.duplicates, "duplicate row"));
     }
+    if d.skipped > 0 {
+        s += &format!(
+            "; {} skipped as torn or malformed",
+            plural(d.skipped, "bad row")
+        );
+    }
     if let Some((from, to)) = &d.span {
         s += &format!("; started {from} to {to}");
     }
