@@ -15,10 +15,11 @@ pub fn input<T>(msg: impl Into<String>) -> anyhow::Result<T> {
     Err(InputError(msg.into()).into())
 }
 
-/// A signal (Ctrl-C, SIGTERM) stopped the benchmark; the run it stopped was recorded.
+/// A signal (Ctrl-C, SIGTERM) stopped the benchmark; the run it stopped was recorded. It holds
+/// the exit code: 128 + the signal, as shells report it.
 #[derive(Debug, Error)]
 #[error("interrupted: the run in progress was recorded as interrupted; the rest did not start")]
-pub struct Interrupted;
+pub struct Interrupted(pub u8);
 
 /// Every run of the command was unavailable here (no driver, no adapter): nothing was measured.
 /// The rows say why.
@@ -31,18 +32,15 @@ pub struct NothingRan;
 /// The exit code after [`NothingRan`].
 pub const NOTHING_RAN_EXIT: u8 = 3;
 
-/// The exit code after [`Interrupted`]: 128 + SIGINT, as shells report a Ctrl-C.
-pub const INTERRUPTED_EXIT: u8 = 130;
-
 /// The process exit code for an error: 2 when the input was wrong, 3 when nothing could run,
-/// 130 when a signal stopped the benchmark, 1 otherwise.
+/// 130 or 143 when Ctrl-C or SIGTERM stopped the benchmark, 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.chain().any(|e| e.is::<InputError>()) {
         2
     } else if err.chain().any(|e| e.is::<NothingRan>()) {
         NOTHING_RAN_EXIT
-    } else if err.chain().any(|e| e.is::<Interrupted>()) {
-        INTERRUPTED_EXIT
+    } else if let Some(Interrupted(code)) = err.chain().find_map(|e| e.downcast_ref()) {
+        *code
     } else {
         1
     }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{epochs, gpubench, runs, text};
 use gpubench::record::{RunRow, Status};
 
@@ -227,4 +229,114 @@ fn ctrl_c_keeps_the_run_in_progress_as_an_interrupted_row_and_starts_no_other() 
     // What was measured before the signal is kept; nothing after it is invented.
     assert!(r.device_init_s.is_some());
     assert_eq!(r.eval_s, None);
+}
+
+/// A small cpu run into `out`, under `shell` (a prefix such as `ulimit -f 8;`), as bash runs it.
+fn small_run_in_shell(shell: &str, out: &Path) -> std::process::Output {
+    std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{shell} exec \"$0\" run --instance local --backend cpu --workload keypoints \
+             --synthetic 64 --epochs 1 --out \"$1\"",
+        ))
+        .arg(env!("CARGO_BIN_EXE_gpubench"))
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_disk_that_fills_up_mid_row_leaves_no_torn_row_and_says_what_was_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = small_run_in_shell("", dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let runs_csv = dir.path().join("runs.csv");
+    let before = std::fs::read(&runs_csv).unwrap();
+    // Files may not grow past the next KiB: the next row's write fails half-way, as on a full
+    // disk (SIGXFSZ ignored, so the write returns EFBIG instead of killing the process).
+    let blocks = before.len() / 1024 + 1;
+    let o = small_run_in_shell(&format!("trap '' XFSZ; ulimit -f {blocks};"), dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        said.contains("the row that could not be appended to"),
+        "{said}"
+    );
+    assert!(said.contains(",ok,"), "the measured row is printed: {said}");
+    assert_eq!(
+        std::fs::read(&runs_csv).unwrap(),
+        before,
+        "a torn row was left"
+    );
+    assert_eq!(runs(dir.path()).len(), 1);
+}
+
+#[test]
+fn rows_that_could_not_be_written_are_refused_before_any_backend_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    // A link to a device is not a file rows can be appended to (and would be read forever).
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("runs.csv")).unwrap();
+    let o = small_run_in_shell("", dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("runs.csv: not a regular file"), "{said}");
+    assert!(!said.contains("cpu: "), "a backend started: {said}");
+}
+
+#[test]
+fn a_picture_that_cannot_be_written_keeps_the_runs_measurements() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pictures"),
+        "a file where the folder would go",
+    )
+    .unwrap();
+    let o = small_run_in_shell("", dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("warning: keypoints/cpu b16 #0: no picture"),
+        "{}",
+        text(&o)
+    );
+    let rows = runs(dir.path());
+    assert_eq!((rows[0].status, &rows[0].artifact), (Status::Ok, &None));
+    assert!(rows[0].images_per_s.is_some() && rows[0].val_metric.is_some());
+}
+
+#[test]
+fn sigterm_keeps_the_run_in_progress_as_interrupted_and_exits_143() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpubench"))
+        .args(["run", "--instance", "local", "--backend", "cpu"])
+        .args([
+            "--workload",
+            "keypoints",
+            "--synthetic",
+            "2000",
+            "--epochs",
+            "50",
+        ])
+        .arg("--out")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains(" -> ") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{said}");
+        said += &line;
+    }
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{said}");
+    let rows = runs(dir.path());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, Status::Interrupted);
 }

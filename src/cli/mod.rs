@@ -49,7 +49,7 @@ const RUN_HELP: &str = concat!(
 
 Exit codes: 0 when the runs were made (rows with status failed or diverged included), 1 on an
 error, 2 on bad input (nothing written), 3 when nothing could run (every backend unavailable:
-the rows say why), 130 when Ctrl-C or SIGTERM stopped it (the run in progress is recorded)."
+the rows say why), 130 after Ctrl-C and 143 after SIGTERM (the run in progress is recorded)."
 );
 
 #[derive(Debug, Parser)]

@@ -52,9 +52,10 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     sp.check(backends.len() * plan.len() * batch_sizes.len() * args.repeats as usize)?;
     let runs_csv = args.out.join(RUNS_FILE);
     let epochs_csv = args.out.join(EPOCHS_FILE);
+    // Rows must be writable before any GPU time is spent on them.
     record::check_header::<RunRow>(&runs_csv)?;
     record::check_header::<EpochRow>(&epochs_csv)?;
-    out_dir(&args.out)?;
+    record::check_writable(&args.out)?;
 
     // The reference every other backend's loss curve is compared with trains first.
     backends.sort_by_key(|b| b != REFERENCE);
@@ -63,11 +64,12 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
         train::host_orchestrator(train::port_of(c)?).context("starting the coordinator")?;
     }
     let ctx = Context {
+        // 64 random bits: two machines of a fleet starting in the same second never share one.
         run_id: sp.run_id.clone().unwrap_or_else(|| {
             format!(
-                "{}-{:04x}",
+                "{}-{:016x}",
                 Utc::now().format("%Y%m%dT%H%M%SZ"),
-                rand::rng().random::<u16>()
+                rand::rng().random::<u64>()
             )
         }),
         price,
@@ -138,8 +140,8 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
         }
     }
     record::print_summary(out, &rows)?;
-    if interrupt::requested() {
-        return Err(Interrupted.into());
+    if let Some(code) = interrupt::asked_exit_code() {
+        return Err(Interrupted(code).into());
     }
     if rows.iter().all(|r| r.status == Status::Unavailable) {
         return Err(NothingRan.into());
@@ -284,14 +286,15 @@ impl Runs<'_> {
         });
         let row = run_row(ctx, key, started_at, on.probe.as_ref().ok(), &outcome);
         report_line(&row);
-        // Rank 0 speaks for a multi-node run; another rank keeps only a failure's reason.
-        if sp.node_rank == 0 || row.status != Status::Ok {
-            record::append(&self.runs_csv, &row)?;
-        }
+        // Rank 0 speaks for a multi-node run; another rank keeps only a failure's reason. The
+        // run's row goes last: a process killed before it leaves no `ok` row without its epochs.
         if sp.node_rank == 0 {
             for e in epoch_rows(ctx, key, &outcome) {
                 record::append(&self.epochs_csv, &e)?;
             }
+        }
+        if sp.node_rank == 0 || row.status != Status::Ok {
+            record::append(&self.runs_csv, &row)?;
         }
         Ok(row)
     }
@@ -304,13 +307,6 @@ fn times(devices: usize) -> String {
     } else {
         String::new()
     }
-}
-
-/// Creates `--out` if absent; a folder that cannot be made is the user's to fix (exit code 2).
-fn out_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        crate::error::InputError(format!("--out {}: cannot create it: {e}", dir.display())).into()
-    })
 }
 
 /// For a run on a GPU of a catalog instance: whether the device is the catalog's GPU for it.

@@ -192,7 +192,11 @@ where
         let last = epoch == job.epochs || (reached && job.stop_at_target);
         if last && let Some(path) = &job.draw_to {
             // Drawn after the eval lap: a picture is not part of any timed phase.
-            out.artifact = w.draw(path, &sample)?;
+            // A picture that cannot be written costs the picture, not the measurements.
+            out.artifact = w.draw(path, &sample).unwrap_or_else(|e| {
+                eprintln!("warning: {}: no picture: {e:#}", job.label);
+                None
+            });
             sw.lap()?;
         }
         out.phases.eval_s = Some(eval_s);
