@@ -98,6 +98,10 @@ impl Missing {
 }
 
 const CHUNK: usize = 16 << 20;
+/// The shortest line a row can be: 30 empty keypoint fields, then 9216 one-digit pixels with a
+/// space between each. Space for a row's floats (36 KiB) is only made for lines this long, so
+/// memory stays within a small multiple of the file's size whatever the file holds.
+const MIN_ROW: usize = TARGETS + 2 * PIXELS - 1;
 
 /// Reads `training.csv` into normalised pixels (p/255) and targets ((c − 48)/48), kind `kaggle`.
 pub fn load(path: &Path, missing: Missing) -> Result<Dataset> {
@@ -230,6 +234,10 @@ fn parse_lines(name: &str, text: &[u8], first: usize, d: &mut Dataset) -> Result
         }
         (start, n) = (end + 1, n + 1);
     }
+    // A line too short to be a row is an error; the lines before it are still checked first,
+    // so the error names the first bad line.
+    let short = rows.iter().position(|&(s, e, _)| e - s < MIN_ROW);
+    let short = short.map(|k| rows.split_off(k)[0]);
     let base = d.y.len() / TARGETS;
     let total = base + rows.len();
     // Zeroed in parallel: first touches of fresh pages are page faults, a third of the time.
@@ -247,6 +255,15 @@ fn parse_lines(name: &str, text: &[u8], first: usize, d: &mut Dataset) -> Result
                 .map(|msg| (line, msg))
         })
         .min_by_key(|(line, _)| *line);
+    let bad = bad.or_else(|| {
+        short.map(|(s, e, line)| {
+            let (mut x, mut y, mut m) = (vec![0.0; PIXELS], [0.0; TARGETS], [0.0; TARGETS]);
+            let msg = parse_row(trim_cr(&text[s..e]), &mut x, &mut y, &mut m)
+                .err()
+                .unwrap_or_else(|| "too short to be a row".into());
+            (line, msg)
+        })
+    });
     match bad {
         Some((line, msg)) => input(format!("{name}:{line}: {msg}")),
         None => Ok(n),
@@ -527,6 +544,35 @@ mod tests {
                 .to_string()
                 .contains("no row")
         );
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes read as training.csv: rows, or an error naming the file (exit 2).
+        #[test]
+        fn fuzz_any_bytes_load_or_fail_cleanly(
+            bytes in crate::fuzz::inputs("kaggle"),
+            how in 0..3usize,
+        ) {
+            let (_dir, path) = write("");
+            std::fs::write(&path, &bytes).unwrap();
+            let missing = [Missing::Mask, Missing::Drop, Missing::Ffill][how];
+            if let Err(e) = load(&path, missing) {
+                proptest::prop_assert_eq!(crate::error::exit_code(&e), 2, "{:#}", e);
+                let name = path.display().to_string();
+                proptest::prop_assert!(e.to_string().starts_with(&name), "{}", e);
+            }
+        }
+    }
+
+    #[test]
+    fn megabytes_of_short_lines_are_refused_without_reserving_rows_for_them() {
+        // 8 MiB of one-byte lines would be 4 M rows of 36 KiB each if space came first.
+        let text = header() + &row(&full(48.0), "1") + &"1\n".repeat(4 << 20);
+        let e = err(&text);
+        assert!(e.ends_with("training.csv:3: 1 fields, expected 31 (30 keypoint coordinates, then Image)"), "{e}");
+        // A short line after a bad long one: the first bad line is named.
+        let text = header() + &row_with(4, "x") + "1\n";
+        assert!(err(&text).contains("training.csv:2: field 5"), "{}", err(&text));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use image::imageops::{FilterType, resize};
-use image::{ImageReader, RgbImage};
+use image::{GenericImageView, ImageReader, Limits, Rgb, RgbImage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -30,6 +30,9 @@ const EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 /// No-face squares smaller than this are not worth scaling up to 198.
 const MIN_NOFACE: u32 = 16;
 const TRIES: usize = 64;
+/// The widest or tallest image decoded: Kaggle's are at most 5616 px; a larger one is refused
+/// before its pixels are allocated (with `--skip-bad`, skipped).
+const MAX_SIDE: u32 = 16384;
 
 /// A box in fractions of the image: centre and size.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -196,20 +199,42 @@ fn free_square(
 }
 
 /// The `side × side` square at (x0, y0), mirrored where it leaves the image (numpy's
-/// `reflect` padding, as the seed used), resized to 198×198.
+/// `reflect` padding, as the seed used), resized to 198×198. The square is read through a view,
+/// never copied out: a thin image's box makes a square as wide as the image is long.
 fn square(img: &RgbImage, x0: i64, y0: i64, side: u32) -> RgbImage {
-    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
-    let reflect = |i: i64, n: i64| -> u32 {
-        if n == 1 {
-            return 0;
-        }
-        let m = i.rem_euclid(2 * (n - 1));
-        (if m < n { m } else { 2 * (n - 1) - m }) as u32
-    };
-    let crop = RgbImage::from_fn(side, side, |x, y| {
-        *img.get_pixel(reflect(x0 + i64::from(x), w), reflect(y0 + i64::from(y), h))
-    });
-    resize(&crop, SIDE as u32, SIDE as u32, FilterType::Triangle)
+    let view = Square { img, x0, y0, side };
+    resize(&view, SIDE as u32, SIDE as u32, FilterType::Triangle)
+}
+
+/// A square of an image, mirrored past its border.
+struct Square<'a> {
+    img: &'a RgbImage,
+    x0: i64,
+    y0: i64,
+    side: u32,
+}
+
+impl GenericImageView for Square<'_> {
+    type Pixel = Rgb<u8>;
+
+    fn dimensions(&self) -> (u32, u32) {
+        (self.side, self.side)
+    }
+
+    fn get_pixel(&self, x: u32, y: u32) -> Rgb<u8> {
+        let reflect = |i: i64, n: u32| -> u32 {
+            let n = i64::from(n);
+            if n == 1 {
+                return 0;
+            }
+            let m = i.rem_euclid(2 * (n - 1));
+            (if m < n { m } else { 2 * (n - 1) - m }) as u32
+        };
+        *self.img.get_pixel(
+            reflect(self.x0 + i64::from(x), self.img.width()),
+            reflect(self.y0 + i64::from(y), self.img.height()),
+        )
+    }
 }
 
 /// The file-name-sorted `.jpg`, `.jpeg` and `.png` files of `dir`; none is an error.
@@ -236,7 +261,13 @@ fn decode(path: &Path, skip_bad: bool) -> Result<Option<RgbImage>> {
     let img = ImageReader::open(path)
         .and_then(ImageReader::with_guessed_format)
         .map_err(image::ImageError::from)
-        .and_then(ImageReader::decode);
+        .and_then(|mut r| {
+            let mut limits = Limits::default();
+            limits.max_image_width = Some(MAX_SIDE);
+            limits.max_image_height = Some(MAX_SIDE);
+            r.limits(limits);
+            r.decode()
+        });
     match img {
         Ok(img) => Ok(Some(img.to_rgb8())),
         Err(_) if skip_bad => Ok(None),
@@ -571,6 +602,67 @@ mod tests {
             fs::write(&csv, text).unwrap();
             has(err(&s.raw, true), &[want]);
         }
+    }
+
+    /// An error of a label parser: bad input (exit 2) that names the file.
+    fn clean(e: &anyhow::Error, path: &Path) -> Result<(), proptest::test_runner::TestCaseError> {
+        proptest::prop_assert_eq!(crate::error::exit_code(e), 2, "{:#}", e);
+        let name = path.display().to_string();
+        proptest::prop_assert!(e.to_string().starts_with(&name), "{}", e);
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fuzz_any_yolo_label_file_parses_or_fails_cleanly(
+            bytes in crate::fuzz::inputs("yolo"),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("Image_1.txt");
+            fs::write(&path, &bytes).unwrap();
+            match yolo_labels(&path) {
+                Ok(boxes) => {
+                    for b in boxes {
+                        let fits = [b.cx, b.cy, b.w, b.h].iter().all(|v| (0.0..=1.0).contains(v));
+                        proptest::prop_assert!(fits && b.w > 0.0 && b.h > 0.0, "{:?}", b);
+                    }
+                }
+                Err(e) => clean(&e, &path)?,
+            }
+        }
+
+        #[test]
+        fn fuzz_any_labels_csv_parses_or_fails_cleanly(
+            bytes in crate::fuzz::inputs("labels_csv"),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("labels.csv");
+            fs::write(&path, &bytes).unwrap();
+            let images = ["Image_1.jpg", "Image_2.png"].map(|f| dir.path().join("images").join(f));
+            match csv_labels(&path, &images) {
+                Ok(boxes) => proptest::prop_assert_eq!(boxes.len(), 2),
+                Err(e) => clean(&e, &path)?,
+            }
+        }
+    }
+
+    #[test]
+    fn an_image_too_large_to_crop_is_refused_or_skipped_before_it_is_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = synth::write(dir.path(), 4, 1, false).unwrap();
+        // A few hundred bytes of PNG whose full-height box would be a 20000 px square crop.
+        for ext in ["jpg", "png"] {
+            let _ = fs::remove_file(s.raw.join(format!("images/Image_1.{ext}")));
+        }
+        RgbImage::new(20000, 1)
+            .save(s.raw.join("images/Image_1.png"))
+            .unwrap();
+        fs::write(s.raw.join("labels/Image_1.txt"), "0 0.5 0.5 1 1\n").unwrap();
+        has(
+            err(&s.raw, false),
+            &["images/Image_1.png: cannot decode the image", "--skip-bad"],
+        );
+        assert_eq!(load(&s.raw, 1, true).unwrap().skipped, 1);
     }
 
     #[test]
