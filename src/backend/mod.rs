@@ -93,6 +93,8 @@ registry! {
     cpu: Cpu,
 }
 
+pub use self::wgpu::quiet_headless_vulkan;
+
 pub fn find(name: &str) -> Option<&'static dyn ComputeBackend> {
     ALL.iter().copied().find(|b| b.name() == name)
 }

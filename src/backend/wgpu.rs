@@ -19,6 +19,27 @@ fn api() -> ::wgpu::Backends {
     }
 }
 
+/// On a headless Linux machine (no `XDG_RUNTIME_DIR`, no Wayland display), Mesa's implicit
+/// device-select Vulkan layer asks Wayland for the default GPU anyway, and libwayland prints
+/// `error: XDG_RUNTIME_DIR is invalid or not set` once per instance, for nothing wrong. With
+/// no display there is nothing for the layer to ask, so it is switched off (its own
+/// `NODEVICE_SELECT` switch); `DRI_PRIME`, the user's choice of GPU, keeps it on.
+///
+/// # Safety
+/// Sets an environment variable: call it before any other thread starts.
+pub unsafe fn quiet_headless_vulkan() {
+    let unset = |v: &str| std::env::var_os(v).is_none_or(|s| s.is_empty());
+    if cfg!(target_os = "linux")
+        && unset("XDG_RUNTIME_DIR")
+        && unset("WAYLAND_DISPLAY")
+        && unset("DRI_PRIME")
+        && unset("NODEVICE_SELECT")
+    {
+        // SAFETY: the caller guarantees no other thread runs yet.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+}
+
 impl ComputeBackend for Wgpu {
     fn name(&self) -> &'static str {
         "wgpu"
