@@ -3,6 +3,8 @@
 pub mod backend;
 pub mod cli;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod instance;
 pub mod ops;
 pub mod peak;

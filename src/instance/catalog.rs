@@ -158,10 +158,15 @@ pub fn sources() -> Vec<(String, String)> {
 pub fn all() -> Result<Vec<Instance>> {
     let mut out = Vec::new();
     for (path, text) in FILES {
-        let file: File = toml::from_str(text).with_context(|| format!("catalog file {path}"))?;
-        out.extend(file.instance);
+        out.extend(parse(path, text)?);
     }
     Ok(out)
+}
+
+/// The entries of one catalog file.
+fn parse(path: &str, text: &str) -> Result<Vec<Instance>> {
+    let file: File = toml::from_str(text).with_context(|| format!("catalog file {path}"))?;
+    Ok(file.instance)
 }
 
 /// The entry called `name`, matched without regard to case (`G5.XLARGE` is `g5.xlarge`).
@@ -204,6 +209,19 @@ pub fn lookup(name: &str) -> Result<Instance> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Arbitrary text as a catalog file: entries or an error naming the file, no panic.
+        #[test]
+        fn fuzz_any_catalog_text_parses_or_fails_cleanly(
+            bytes in crate::fuzz::inputs("catalog"),
+        ) {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Err(e) = parse("fuzz.toml", &text) {
+                proptest::prop_assert!(e.to_string().starts_with("catalog file fuzz.toml"));
+            }
+        }
+    }
 
     #[test]
     fn catalog_parses_with_unique_names_and_dated_prices() {
