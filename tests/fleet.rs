@@ -75,6 +75,12 @@ fn user_data_runs_gpubench_uploads_results_and_logs_then_shuts_down() {
         run.output
     );
     check_shutdown_and_imds(&sb, &run);
+    // gpubench is stopped in time to upload before the backstop (MAX_MINUTES=30 here).
+    let limit = time_limit_s(&run.output);
+    assert!(
+        (60..=30 * 60 - 180).contains(&limit),
+        "time limit {limit} s with a 30 min backstop"
+    );
 
     assert_arrived(
         &sb,
@@ -246,8 +252,9 @@ fn launch_fleet_dry_run_prints_one_run_instances_per_type_and_calls_nothing() {
             "--count 1 ".into(),
             "--instance-initiated-shutdown-behavior terminate ".into(),
             "--iam-instance-profile Name=gpubench-fleet ".into(),
-            "HttpTokens=required".into(),
-            "--user-data file://".into(),
+            "--metadata-options HttpTokens=required,HttpPutResponseHopLimit=1,HttpEndpoint=enabled "
+                .into(),
+            "--user-data fileb://".into(),
             format!(
                 "ResourceType=instance,Tags=[{{Key=gpubench-run,Value=r-test}},{{Key=gpubench-type,Value={t}}}"
             ),
@@ -409,8 +416,8 @@ fn rank_0_of_a_multi_node_run_publishes_its_address_and_fails_in_time_without_it
     assert!(why.contains("gave no answer in 3 s"), "{why}");
 }
 
-/// A fake AWS CLI: records each call (one argument a line, `--` after each), keeps the user data
-/// it was given, answers SSM with an AMI id and run-instances with an instance id.
+/// A fake AWS CLI: records each call (one argument a line, `--` after each), keeps the (gzipped)
+/// user data it was given, answers SSM with an AMI id and run-instances with an instance id.
 const FAKE_AWS: &str = r#"#!/bin/bash
 d="$(dirname "$0")"
 printf '%s\n' "$@" -- >> "$d/calls"
@@ -418,7 +425,7 @@ case " $* " in
 *" ssm get-parameter "*) echo ami-0fa4e1234 ;;
 *" ec2 run-instances "*)
     for a in "$@"; do
-        case "$a" in file://*) cp "${a#file://}" "$d/user-data.rendered" ;; esac
+        case "$a" in fileb://*) cp "${a#fileb://}" "$d/user-data.gz" ;; esac
     done
     if [[ " $* " == *" --instance-type ${FAKE_AWS_FAIL_TYPE:-none} "* ]]; then
         echo "An error occurred (InsufficientInstanceCapacity)" >&2
@@ -524,6 +531,10 @@ fn launch_fleet_calls_the_aws_cli_once_per_type_with_the_rendered_user_data() {
             !call.contains(&"--instance-market-options"),
             "no --spot, no spot: {call:?}"
         );
+        assert_eq!(
+            value_of(call, "--metadata-options").as_deref(),
+            Some("HttpTokens=required,HttpPutResponseHopLimit=1,HttpEndpoint=enabled")
+        );
     }
     assert!(
         out.contains("g4dn.xlarge          i-0001") && out.contains("g5.xlarge            i-0002"),
@@ -538,13 +549,17 @@ fn launch_fleet_calls_the_aws_cli_once_per_type_with_the_rendered_user_data() {
         "temporary user data left behind"
     );
 
-    // The user data: shebang, the variables, then user-data.sh's body unchanged; under 16 KiB.
-    let rendered = fs::read_to_string(fake_dir.join("user-data.rendered")).unwrap();
+    // The user data: gzipped (cloud-init unpacks it) to under 16 KiB; inside, the shebang, the
+    // variables, then user-data.sh's body unchanged.
+    let gz = fake_dir.join("user-data.gz");
+    let gz_len = fs::metadata(&gz).unwrap().len();
     assert!(
-        rendered.len() <= 16 * 1024,
-        "user data is {} bytes, EC2 allows 16 KiB",
-        rendered.len()
+        gz_len <= 16 * 1024,
+        "user data is {gz_len} bytes gzipped, EC2 allows 16 KiB"
     );
+    let out = Command::new("gunzip").arg("-c").arg(&gz).output().unwrap();
+    assert!(out.status.success(), "gunzip: {}", common::text(&out));
+    let rendered = String::from_utf8(out.stdout).unwrap();
     let source = fs::read_to_string(repo().join("scripts/aws/user-data.sh")).unwrap();
     let body = source.split_once('\n').unwrap().1;
     assert!(
@@ -602,4 +617,380 @@ fn launch_fleet_calls_the_aws_cli_once_per_type_with_the_rendered_user_data() {
             .any(|l| l.starts_with("g5.xlarge") && l.contains(" i-")),
         "{out}"
     );
+}
+
+/// The environment for a user-data.sh run of tests/fixtures/fleet/fake_gpubench.sh, which runs
+/// until a signal (or 60 s) and then writes an `interrupted` (or `ok`) row.
+fn fake_gpubench_env(binary_s3: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("GPUBENCH_BINARY_S3", binary_s3),
+        ("GPUBENCH_SMOKE_GZ64", ""),
+        ("SPOT_POLL_SECONDS", "1"),
+        ("STOP_GRACE_S", "30"),
+        ("FAKE_GPUBENCH_SECONDS", "60"),
+    ]
+}
+
+/// The fake gpubench is in its run, its signal handler installed.
+const FAKE_RUNNING: &str = "out/fake-gpubench.running";
+const WAIT_FOR_FAKE: Duration = Duration::from_secs(120);
+
+/// What a stopped run must leave in the bucket: gpubench's rows (the last one `interrupted`),
+/// the logs, and status.txt saying what stopped it.
+fn check_stopped_run_arrived(
+    sb: &Sandbox,
+    prefix: &str,
+    run_id: &str,
+    run: &UserDataRun,
+    stopped_by: &str,
+) {
+    check_shutdown_and_imds(sb, run);
+    assert_arrived(
+        sb,
+        prefix,
+        run_id,
+        &["runs.csv", LOG, CLOUD_INIT_LOG, "status.txt"],
+        &run.output,
+    );
+    let dir = format!("{prefix}/{INSTANCE_TYPE}/{run_id}");
+    let runs = sb.object(&format!("{dir}/runs.csv"));
+    assert!(
+        runs.lines()
+            .last()
+            .unwrap_or_default()
+            .contains(",interrupted,"),
+        "gpubench's interrupted row is not in the uploaded runs.csv:\n{runs}\n{}",
+        run.output
+    );
+    let status = sb.object(&format!("{dir}/status.txt"));
+    assert!(
+        status.contains(&format!("stopped_by={stopped_by}")),
+        "{status}"
+    );
+    let log = sb.object(&format!("{dir}/{LOG}"));
+    assert!(
+        log.contains("fake gpubench: running"),
+        "gpubench's output is in the log:\n{log}"
+    );
+    assert!(
+        log.contains(&format!("(stopped by {stopped_by}")),
+        "the log ends with what stopped the run:\n{log}"
+    );
+}
+
+#[test]
+fn user_data_uploads_results_and_logs_after_a_sigterm_to_it_or_its_whole_process_group() {
+    let sb = Sandbox::start();
+    let fake = sb.upload_fake_gpubench();
+    let env = fake_gpubench_env(&fake);
+    // The script alone: it passes the SIGTERM on to gpubench. The whole group, as systemd stops
+    // a service: tee and gpubench get it too, and the upload still happens (a tee that died of
+    // it used to take the script down with SIGPIPE before anything was uploaded).
+    for (run_id, whole_group) in [("run-term-script", false), ("run-term-group", true)] {
+        let prefix = "fleet-term";
+        let mut running = sb.start_user_data(prefix, run_id, "", &env);
+        let marker = running.work_dir.join(FAKE_RUNNING);
+        running.wait_for(&marker, WAIT_FOR_FAKE);
+        running.signal(libc::SIGTERM, whole_group);
+        let run = running.wait();
+        assert_eq!(
+            run.status.code(),
+            Some(143),
+            "SIGTERM (whole group: {whole_group}): gpubench's status\n{}",
+            run.output
+        );
+        check_stopped_run_arrived(&sb, prefix, run_id, &run, "SIGTERM");
+    }
+}
+
+#[test]
+fn user_data_stops_gpubench_and_uploads_when_a_spot_interruption_notice_appears() {
+    let sb = Sandbox::start();
+    let fake = sb.upload_fake_gpubench();
+    let (prefix, run_id) = ("fleet-spot", "run-spot-1");
+    let mut running = sb.start_user_data(prefix, run_id, "", &fake_gpubench_env(&fake));
+    let marker = running.work_dir.join(FAKE_RUNNING);
+    running.wait_for(&marker, WAIT_FOR_FAKE);
+    let notice = r#"{"action": "terminate", "time": "2030-01-01T00:02:00Z"}"#;
+    sb.serve_spot_notice(notice);
+    let signals = running.work_dir.join("out/fake-gpubench.signals");
+    let run = running.wait();
+    assert!(!run.status.success(), "{}", run.output);
+    check_stopped_run_arrived(
+        &sb,
+        prefix,
+        run_id,
+        &run,
+        &format!("spot interruption notice {notice}"),
+    );
+    assert_eq!(
+        sb.object(&format!(
+            "{prefix}/{INSTANCE_TYPE}/{run_id}/spot-instance-action.json"
+        )),
+        notice
+    );
+    assert_eq!(
+        fs::read_to_string(&signals).unwrap_or_default(),
+        "TERM\n",
+        "gpubench gets exactly one SIGTERM (a second one would stop it without its row)"
+    );
+    assert!(
+        sb.imds_log()
+            .contains("GET /latest/meta-data/spot/instance-action"),
+        "the notice was read with a token:\n{}",
+        sb.imds_log()
+    );
+}
+
+#[test]
+fn user_data_stops_gpubench_at_its_time_limit_and_uploads() {
+    let sb = Sandbox::start();
+    let fake = sb.upload_fake_gpubench();
+    let (prefix, run_id) = ("fleet-limit", "run-limit-1");
+    let mut env = fake_gpubench_env(&fake);
+    env.push(("GPUBENCH_TIMEOUT_S", "1"));
+    let run = sb.run_user_data_with(prefix, run_id, "", &env);
+    assert_eq!(
+        run.status.code(),
+        Some(124),
+        "timeout's status:\n{}",
+        run.output
+    );
+    check_stopped_run_arrived(&sb, prefix, run_id, &run, "the time limit of 1 s");
+}
+
+/// The time limit user-data.sh gave `gpubench run`, from its log.
+fn time_limit_s(output: &str) -> u64 {
+    output
+        .split("(time limit ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no time limit in the log:\n{output}"))
+}
+
+#[test]
+fn launch_fleet_refuses_an_empty_or_absolute_prefix() {
+    require(&["bash"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let never = tmp.path().join("no-such-aws");
+    let ok = [
+        "--dry-run",
+        "--types",
+        "g4dn.xlarge",
+        "--bucket",
+        "b",
+        "--ami",
+        "ami-1",
+        "--binary-s3",
+        "s3://b/bin/gpubench",
+    ];
+    for bad in ["", "/", "/x", "a//b", "x*"] {
+        let args: Vec<&str> = ok.iter().copied().chain(["--prefix", bad]).collect();
+        let (status, out) = launch_fleet(&args, &never, tmp.path(), &[]);
+        assert_eq!(status.code(), Some(2), "--prefix {bad:?}:\n{out}");
+        assert!(
+            out.contains("launch-fleet: --prefix"),
+            "--prefix {bad:?}:\n{out}"
+        );
+        assert!(run_instances_lines(&out).is_empty(), "{out}");
+    }
+    let args: Vec<&str> = ok
+        .iter()
+        .copied()
+        .chain(["--prefix", "team/bench/"])
+        .collect();
+    let (status, out) = launch_fleet(&args, &never, tmp.path(), &[]);
+    assert!(status.success(), "{out}");
+    assert!(
+        out.lines().any(|l| l.ends_with("PREFIX=team/bench")),
+        "{out}"
+    );
+}
+
+fn policy(name: &str) -> serde_json::Value {
+    let path = repo().join("scripts/aws").join(name);
+    serde_json::from_str(&fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A value or a list of values, as IAM allows, as strings.
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::Array(a) => a.iter().flat_map(strings).collect(),
+        serde_json::Value::String(s) => vec![s.clone()],
+        other => vec![other.to_string()],
+    }
+}
+
+/// IAM's StringLike: `*` any run of characters, `?` one.
+fn iam_like(pattern: &str, s: &str) -> bool {
+    match pattern.chars().next() {
+        None => s.is_empty(),
+        Some('*') => (0..=s.len())
+            .filter(|&i| s.is_char_boundary(i))
+            .any(|i| iam_like(&pattern[1..], &s[i..])),
+        Some(c) => {
+            let mut rest = s.chars();
+            rest.next().is_some_and(|first| {
+                (c == '?' || c == first) && iam_like(&pattern[c.len_utf8()..], rest.as_str())
+            })
+        }
+    }
+}
+
+#[test]
+fn the_policies_allow_only_tagged_imdsv2_launches_of_gpu_types_and_writes_under_the_prefix() {
+    let launcher = policy("launcher-policy.json");
+    let statements = launcher["Statement"].as_array().unwrap();
+    let run_instances: Vec<_> = statements
+        .iter()
+        .filter(|s| {
+            strings(&s["Action"])
+                .iter()
+                .any(|a| a == "ec2:RunInstances")
+        })
+        .collect();
+    for s in &run_instances {
+        assert_eq!(s["Effect"], "Allow");
+        let resources = strings(&s["Resource"]);
+        assert!(
+            !resources.iter().any(|r| r == "*"),
+            "RunInstances on every resource leaves the instance unconditioned: {s}"
+        );
+    }
+    let on = |kind: &str| -> Vec<&serde_json::Value> {
+        run_instances
+            .iter()
+            .copied()
+            .filter(|s| {
+                strings(&s["Resource"])
+                    .iter()
+                    .any(|r| r.ends_with(&format!(":{kind}/*")))
+            })
+            .collect()
+    };
+    let instance = on("instance");
+    assert_eq!(
+        instance.len(),
+        1,
+        "one RunInstances statement for instances: {instance:?}"
+    );
+    let cond = &instance[0]["Condition"];
+    assert_eq!(
+        strings(&cond["StringLike"]["aws:RequestTag/gpubench-run"]),
+        ["?*"],
+        "launches must carry the run tag: {cond}"
+    );
+    assert_eq!(
+        strings(&cond["StringEquals"]["ec2:MetadataHttpTokens"]),
+        ["required"]
+    );
+    assert_eq!(
+        strings(&cond["NumericLessThanEquals"]["ec2:MetadataHttpPutResponseHopLimit"]),
+        ["1"]
+    );
+    let types = strings(&cond["StringLike"]["ec2:InstanceType"]);
+    for t in [
+        "g4dn.xlarge",
+        "g5.xlarge",
+        "g6.xlarge",
+        "g6e.xlarge",
+        "p4d.24xlarge",
+        "p5.48xlarge",
+    ] {
+        assert!(
+            types.iter().any(|p| iam_like(p, t)),
+            "{t} is not allowed by {types:?}"
+        );
+    }
+    for t in [
+        "m5.large",
+        "c7i.48xlarge",
+        "x2iedn.32xlarge",
+        "g4ad.xlarge",
+        "p3.2xlarge",
+    ] {
+        assert!(
+            !types.iter().any(|p| iam_like(p, t)),
+            "{t} is allowed by {types:?}"
+        );
+    }
+    let tag_keys = strings(&cond["ForAllValues:StringEquals"]["aws:TagKeys"]);
+    let volume = on("volume");
+    assert_eq!(volume.len(), 1, "{volume:?}");
+    assert_eq!(
+        strings(&volume[0]["Condition"]["StringLike"]["aws:RequestTag/gpubench-run"]),
+        ["?*"]
+    );
+
+    // What launch-fleet.sh asks for is what the policy allows.
+    let tmp = tempfile::tempdir().unwrap();
+    let never = tmp.path().join("no-such-aws");
+    let args = [
+        "--dry-run",
+        "--types",
+        "g5.xlarge",
+        "--bucket",
+        "b",
+        "--ami",
+        "ami-1",
+        "--binary-s3",
+        "s3://b/bin/gpubench",
+        "--spot",
+    ];
+    let (status, out) = launch_fleet(&args, &never, tmp.path(), &[]);
+    assert!(status.success(), "{out}");
+    let line = run_instances_lines(&out)[0];
+    assert!(
+        line.contains(
+            " --metadata-options HttpTokens=required,HttpPutResponseHopLimit=1,HttpEndpoint=enabled "
+        ),
+        "{line}"
+    );
+    for key in line.split("Key=").skip(1) {
+        let key = key.split(',').next().unwrap();
+        assert!(
+            tag_keys.iter().any(|k| k == key),
+            "tag {key} is not in {tag_keys:?}"
+        );
+    }
+    for kind in [
+        "image",
+        "subnet",
+        "network-interface",
+        "security-group",
+        "spot-instances-request",
+    ] {
+        assert!(
+            !on(kind).is_empty(),
+            "RunInstances needs the {kind} resource too"
+        );
+    }
+
+    // The instance role writes results under the prefix only, and reads only the binary and
+    // the coordinator files.
+    let role = policy("iam-policy.json");
+    for s in role["Statement"].as_array().unwrap() {
+        assert_eq!(s["Effect"], "Allow");
+        for action in strings(&s["Action"]) {
+            assert!(
+                ["s3:PutObject", "s3:GetObject"].contains(&action.as_str()),
+                "the instance role needs no {action}"
+            );
+            for r in strings(&s["Resource"]) {
+                let ok = match action.as_str() {
+                    "s3:PutObject" => {
+                        r.starts_with("arn:aws:s3:::GPUBENCH_BUCKET/GPUBENCH_PREFIX/")
+                    }
+                    _ => {
+                        r == "arn:aws:s3:::GPUBENCH_BUCKET/bin/gpubench"
+                            || (r.starts_with("arn:aws:s3:::GPUBENCH_BUCKET/GPUBENCH_PREFIX/")
+                                && r.ends_with("/coordinator"))
+                    }
+                };
+                assert!(ok, "{action} on {r}");
+            }
+        }
+    }
 }

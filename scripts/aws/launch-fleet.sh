@@ -10,7 +10,7 @@ usage: scripts/aws/launch-fleet.sh --types g4dn.xlarge,g5.xlarge,... --bucket BU
 
   --types LIST             instance types, comma-separated; one instance each (required)
   --bucket BUCKET          S3 bucket that receives the results (required)
-  --prefix PREFIX          key prefix in the bucket [gpubench]
+  --prefix PREFIX          key prefix in the bucket, not empty, no leading / [gpubench]
   --region REGION          AWS region [the AWS CLI's default]
   --spot                   launch spot instances (MarketType=spot) instead of on-demand
   --max-minutes M          backstop: each instance powers off after M minutes [90]
@@ -51,7 +51,7 @@ USER_DATA_SRC="$SCRIPT_DIR/user-data.sh"
 SMOKE_SRC="$SCRIPT_DIR/../gpu-smoke.sh"
 SSM_AMI_PARAM=/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id
 AWS_CLI="${AWS_CLI:-aws}"
-USER_DATA_LIMIT=16384 # bytes, EC2's limit before base64
+USER_DATA_LIMIT=16384 # bytes, EC2's limit before base64 (the user data goes gzipped)
 
 types="" bucket="" prefix="gpubench" region="" spot=0 max_minutes=90
 profile="gpubench-fleet" key_name="" ami="" subnet="" sgs="" binary_s3=""
@@ -114,7 +114,12 @@ fi
 # User data is readable by anyone who can describe the instance: keep credentials out of it.
 [[ "$repo" != *://*@* ]] || die "--repo: no credentials in the URL (user data is not secret)"
 [ -n "$binary_s3" ] || [ -n "$repo" ] || die "give --binary-s3 s3://... or --repo URL: how instances get gpubench"
-prefix="${prefix#/}"
+# The instance role may write only under PREFIX/ (iam-policy.json): an empty prefix would be the
+# whole bucket, and a leading / a key no policy names.
+[ -n "$prefix" ] || die "--prefix: must not be empty (the instances write only under it)"
+[[ "$prefix" != /* ]] || die "--prefix: no leading /, got: $prefix"
+[[ "$prefix" =~ ^[A-Za-z0-9._/-]+$ && "$prefix" != *//* ]] ||
+    die "--prefix: letters, digits, . _ - and single / only, got: $prefix"
 prefix="${prefix%/}"
 IFS=',' read -r -a type_list <<<"$types"
 [ "${#type_list[@]}" -gt 0 ] || die "--types is empty"
@@ -148,7 +153,8 @@ show() {
 region_args=()
 [ -z "$region" ] || region_args=(--region "$region")
 
-# --- the user data: shebang, the variable block, then user-data.sh without its shebang ----------
+# --- the user data: shebang, the variable block, then user-data.sh without its shebang; gzipped --
+# (cloud-init unpacks gzipped user data itself), so that it fits EC2's 16 KiB.
 var_block() {
     local name value
     echo "# --- gpubench fleet configuration (written by launch-fleet.sh) ---"
@@ -182,8 +188,11 @@ user_data="$work_dir/user-data-$run_id.sh"
     var_block
     tail -n +2 "$USER_DATA_SRC"
 } >"$user_data"
+gzip -9nc "$user_data" >"$user_data.gz"
 size=$(wc -c <"$user_data")
-[ "$size" -le "$USER_DATA_LIMIT" ] || die "rendered user data is $size bytes, over EC2's $USER_DATA_LIMIT"
+gz_size=$(wc -c <"$user_data.gz")
+[ "$gz_size" -le "$USER_DATA_LIMIT" ] ||
+    die "rendered user data is $gz_size bytes gzipped, over EC2's $USER_DATA_LIMIT"
 if [ "$dry_run" -eq 0 ]; then
     trap 'rm -rf "$work_dir"' EXIT
 fi
@@ -193,7 +202,7 @@ ssm_cmd=("$AWS_CLI" ${region_args[@]+"${region_args[@]}"} ssm get-parameter --na
     --query Parameter.Value --output text)
 if [ "$dry_run" -eq 1 ]; then
     echo "# dry run: nothing is called. Run $run_id, ${#type_list[@]} instance(s)."
-    echo "# user data ($size bytes) rendered to $user_data; its variable block:"
+    echo "# user data ($size bytes, $gz_size gzipped) rendered to $user_data; its variable block:"
     var_block | sed 's/^/#   /'
     echo
     if [ -z "$ami" ]; then
@@ -235,8 +244,8 @@ for t in "${type_list[@]}"; do
         --count "$nodes"
         --instance-initiated-shutdown-behavior terminate
         --iam-instance-profile "Name=$profile"
-        --metadata-options "HttpTokens=required,HttpEndpoint=enabled,HttpPutResponseHopLimit=2"
-        --user-data "file://$user_data"
+        --metadata-options "HttpTokens=required,HttpPutResponseHopLimit=1,HttpEndpoint=enabled"
+        --user-data "fileb://$user_data.gz"
         --tag-specifications "ResourceType=instance,Tags=[$tags]" "ResourceType=volume,Tags=[$tags]")
     cmd+=(${placement[@]+"${placement[@]}"})
     [ "$spot" -eq 0 ] || cmd+=(--instance-market-options MarketType=spot)

@@ -6,6 +6,7 @@ use std::fs;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -107,12 +108,8 @@ pub fn wait_until(
 }
 
 /// Runs `cmd` with stdout and stderr together in `log`, killing it after `timeout`.
-pub fn run_bounded(mut cmd: Command, log: &Path, timeout: Duration) -> (ExitStatus, String) {
-    let file = fs::File::create(log).unwrap();
-    cmd.stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file);
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+pub fn run_bounded(cmd: Command, log: &Path, timeout: Duration) -> (ExitStatus, String) {
+    let (cmd, mut child) = spawn_logged(cmd, log);
     let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(st) = child.try_wait().unwrap() {
@@ -129,6 +126,16 @@ pub fn run_bounded(mut cmd: Command, log: &Path, timeout: Duration) -> (ExitStat
         std::thread::sleep(Duration::from_millis(100));
     };
     (status, fs::read_to_string(log).unwrap_or_default())
+}
+
+/// Starts `cmd` with stdin from /dev/null, stdout and stderr together in `log`.
+pub fn spawn_logged(mut cmd: Command, log: &Path) -> (Command, Child) {
+    let file = fs::File::create(log).unwrap();
+    cmd.stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file);
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    (cmd, child)
 }
 
 /// Variables that could leak a developer's AWS setup or a config value into the scripts.
@@ -159,6 +166,10 @@ pub const SCRUBBED: &[&str] = &[
     "GPUBENCH_GCP_METADATA_URL",
     "GPUBENCH_AZURE_IMDS_URL",
     "S3_ENDPOINT_URL",
+    "SPOT_POLL_SECONDS",
+    "GPUBENCH_TIMEOUT_S",
+    "STOP_GRACE_S",
+    "FAKE_GPUBENCH_SECONDS",
     "LOG_FILE",
     "CLOUD_INIT_LOG",
     "WORK_DIR",
@@ -189,6 +200,8 @@ impl Sandbox {
                 .args(["--lifetime", "600", "--instance-type", INSTANCE_TYPE])
                 .args(["--region", "us-east-1", "--port-file"])
                 .arg(&port_file)
+                .arg("--spot-action-file")
+                .arg(p.join(SPOT_NOTICE_FILE))
                 .arg("--log")
                 .arg(&imds_log)
                 .stdin(Stdio::null())
@@ -329,6 +342,19 @@ impl Sandbox {
         gpubench_args: &str,
         env: &[(&str, &str)],
     ) -> UserDataRun {
+        self.start_user_data(prefix, run_id, gpubench_args, env)
+            .wait()
+    }
+
+    /// Starts user-data.sh as `run_user_data_with` does, in a process group of its own (as a
+    /// systemd service's processes share one), and returns at once.
+    pub fn start_user_data(
+        &self,
+        prefix: &str,
+        run_id: &str,
+        gpubench_args: &str,
+        env: &[(&str, &str)],
+    ) -> RunningUserData {
         let p = self.path().join(run_id);
         let stub = p.join("stub-bin");
         fs::create_dir_all(&stub).unwrap();
@@ -377,8 +403,113 @@ impl Sandbox {
         if let Ok(instance) = std::env::var("GPUBENCH_FLEET_TEST_INSTANCE") {
             cmd.env("GPUBENCH_INSTANCE", instance);
         }
-        let (status, output) = run_bounded(cmd, &p.join("user-data.out"), SCRIPT_TIMEOUT);
-        let shutdown_calls = fs::read_to_string(&calls)
+        cmd.process_group(0);
+        let log = p.join("user-data.out");
+        let (_, child) = spawn_logged(cmd, &log);
+        RunningUserData {
+            child,
+            log,
+            calls,
+            work_dir: p.join("opt/gpubench"),
+        }
+    }
+
+    /// Uploads tests/fixtures/fleet/fake_gpubench.sh; returns the GPUBENCH_BINARY_S3 that gets it.
+    pub fn upload_fake_gpubench(&self) -> String {
+        let uri = format!("s3://{BUCKET}/bin/fake-gpubench");
+        let fake = repo().join("tests/fixtures/fleet/fake_gpubench.sh");
+        self.aws_ok(&[
+            "s3",
+            "cp",
+            "--only-show-errors",
+            fake.to_str().unwrap(),
+            &uri,
+        ]);
+        uri
+    }
+
+    /// From now on the fake IMDS serves `json` as the spot interruption notice.
+    pub fn serve_spot_notice(&self, json: &str) {
+        let tmp = self.path().join(format!("{SPOT_NOTICE_FILE}.tmp"));
+        fs::write(&tmp, json).unwrap();
+        fs::rename(&tmp, self.path().join(SPOT_NOTICE_FILE)).unwrap();
+    }
+
+    pub fn imds_log(&self) -> String {
+        fs::read_to_string(self.path().join("imds.log")).unwrap_or_default()
+    }
+}
+
+/// What the fake IMDS serves at spot/instance-action once it exists (404 until then).
+pub const SPOT_NOTICE_FILE: &str = "spot-instance-action.json";
+
+pub struct UserDataRun {
+    pub status: ExitStatus,
+    pub output: String,
+    pub shutdown_calls: Vec<String>,
+}
+
+/// A user-data.sh started by `Sandbox::start_user_data`, in its own process group; killed with
+/// that group if the test ends before it does.
+pub struct RunningUserData {
+    child: Child,
+    log: PathBuf,
+    calls: PathBuf,
+    /// Its WORK_DIR (gpubench's --out is `out/` in it).
+    pub work_dir: PathBuf,
+}
+
+impl RunningUserData {
+    /// Waits (at most `timeout`) until `file` exists, failing if the script ends first.
+    pub fn wait_for(&mut self, file: &Path, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !file.exists() {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                panic!(
+                    "user-data.sh ended ({st}) before {} appeared:\n{}",
+                    file.display(),
+                    self.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not appear within {timeout:?}:\n{}",
+                file.display(),
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends `signal` to the script alone, or to its whole process group (as systemd signals
+    /// every process of a service).
+    pub fn signal(&self, signal: i32, whole_group: bool) {
+        let pid = self.child.id() as i32;
+        let target = if whole_group { -pid } else { pid };
+        // SAFETY: kill(2) with a pid (or process group) this test started.
+        assert_eq!(unsafe { libc::kill(target, signal) }, 0, "kill {target}");
+    }
+
+    fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the script to end (at most SCRIPT_TIMEOUT).
+    pub fn wait(mut self) -> UserDataRun {
+        let deadline = Instant::now() + SCRIPT_TIMEOUT;
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "user-data.sh ran over {SCRIPT_TIMEOUT:?}:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let output = self.output();
+        let shutdown_calls = fs::read_to_string(&self.calls)
             .unwrap_or_default()
             .lines()
             .map(str::to_string)
@@ -389,16 +520,16 @@ impl Sandbox {
             shutdown_calls,
         }
     }
-
-    pub fn imds_log(&self) -> String {
-        fs::read_to_string(self.path().join("imds.log")).unwrap_or_default()
-    }
 }
 
-pub struct UserDataRun {
-    pub status: ExitStatus,
-    pub output: String,
-    pub shutdown_calls: Vec<String>,
+impl Drop for RunningUserData {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: kill(2) of the process group this test started.
+            unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+            let _ = self.child.wait();
+        }
+    }
 }
 
 pub fn check_shutdown_and_imds(sb: &Sandbox, run: &UserDataRun) {
