@@ -17,14 +17,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("train", &["backend", "error", "ops", "record", "workload"]),
-    ("workload", &["error", "ops"]),
+    ("workload", &["error", "fuzz", "ops"]),
     ("backend", &["error", "instance", "ops", "peak"]),
-    ("report", &["error", "record"]),
+    ("report", &["error", "fuzz", "record"]),
     ("record", &["error"]),
-    ("instance", &["error"]),
+    ("instance", &["error", "fuzz"]),
     ("peak", &["error"]),
     ("ops", &[]),
     ("error", &[]),
+    // Test-only: the inputs of the parsers' property tests.
+    ("fuzz", &[]),
 ];
 
 fn src() -> PathBuf {

@@ -177,14 +177,15 @@ fn catalog_instance_prices_the_run() {
     );
 }
 
-#[test]
-fn ctrl_c_keeps_the_run_in_progress_as_an_interrupted_row_and_starts_no_other() {
-    use std::io::{BufRead, BufReader};
+/// Starts `gpubench run ARGS --out OUT` on a long keypoints job, sends it `signal` once it has
+/// said where it writes (its handler is in place by then), and returns how it ended and what
+/// it printed.
+fn stopped_run(backends: &str, out: &Path, signal: i32) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
 
-    let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_gpubench"))
-        .args(["run", "--instance", "local", "--backend", "cpu,wgpu"])
+        .args(["run", "--instance", "local", "--backend", backends])
         .args([
             "--workload",
             "keypoints",
@@ -194,12 +195,11 @@ fn ctrl_c_keeps_the_run_in_progress_as_an_interrupted_row_and_starts_no_other() 
             "50",
         ])
         .arg("--out")
-        .arg(dir.path())
+        .arg(out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The handler is in place once the run has said where it writes.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut said = String::new();
     while !said.contains(" -> ") {
@@ -208,12 +208,18 @@ fn ctrl_c_keeps_the_run_in_progress_as_an_interrupted_row_and_starts_no_other() 
         said += &line;
     }
     // SAFETY: sends a signal to the child this test started.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
     let status = child.wait().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    assert_eq!(status.code(), Some(130), "{said}{rest}");
-    assert!(rest.contains("interrupted"), "{rest}");
+    stderr.read_to_string(&mut said).unwrap();
+    (status, said)
+}
+
+#[test]
+fn ctrl_c_keeps_the_run_in_progress_as_an_interrupted_row_and_starts_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, said) = stopped_run("cpu,wgpu", dir.path(), libc::SIGINT);
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(said.contains("interrupted"), "{said}");
     let rows = runs(dir.path());
     assert_eq!(rows.len(), 1, "the wgpu run must not start: {rows:?}");
     let r = &rows[0];
@@ -305,36 +311,8 @@ fn a_picture_that_cannot_be_written_keeps_the_runs_measurements() {
 
 #[test]
 fn sigterm_keeps_the_run_in_progress_as_interrupted_and_exits_143() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gpubench"))
-        .args(["run", "--instance", "local", "--backend", "cpu"])
-        .args([
-            "--workload",
-            "keypoints",
-            "--synthetic",
-            "2000",
-            "--epochs",
-            "50",
-        ])
-        .arg("--out")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut said = String::new();
-    while !said.contains(" -> ") {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "{said}");
-        said += &line;
-    }
-    // SAFETY: sends a signal to the child this test started.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let status = child.wait().unwrap();
+    let (status, said) = stopped_run("cpu", dir.path(), libc::SIGTERM);
     assert_eq!(status.code(), Some(143), "{said}");
     let rows = runs(dir.path());
     assert_eq!(rows.len(), 1);
