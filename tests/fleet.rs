@@ -341,25 +341,19 @@ fn launch_fleet_puts_the_nodes_of_a_multi_node_run_in_one_cluster_placement_grou
     require(&["bash"]);
     let tmp = tempfile::tempdir().unwrap();
     let never = tmp.path().join("no-such-aws");
-    let args = [
-        "--dry-run",
-        "--types",
+    let args = dry_run(
         "p4d.24xlarge",
-        "--bucket",
-        "b",
-        "--ami",
-        "ami-1",
-        "--binary-s3",
-        "s3://b/bin/gpubench",
-        "--run-id",
-        "r-nodes",
-        "--nodes",
-        "2",
-        "--workloads",
-        "turtle",
-        "--backends",
-        "cuda",
-    ];
+        &[
+            "--run-id",
+            "r-nodes",
+            "--nodes",
+            "2",
+            "--workloads",
+            "turtle",
+            "--backends",
+            "cuda",
+        ],
+    );
     let (status, out) = launch_fleet(&args, &never, tmp.path(), &[]);
     assert!(status.success(), "{out}");
     assert!(
@@ -774,17 +768,7 @@ fn launch_fleet_refuses_an_empty_or_absolute_prefix() {
     require(&["bash"]);
     let tmp = tempfile::tempdir().unwrap();
     let never = tmp.path().join("no-such-aws");
-    let ok = [
-        "--dry-run",
-        "--types",
-        "g4dn.xlarge",
-        "--bucket",
-        "b",
-        "--ami",
-        "ami-1",
-        "--binary-s3",
-        "s3://b/bin/gpubench",
-    ];
+    let ok = dry_run("g4dn.xlarge", &[]);
     for bad in ["", "/", "/x", "a//b", "x*"] {
         let args: Vec<&str> = ok.iter().copied().chain(["--prefix", bad]).collect();
         let (status, out) = launch_fleet(&args, &never, tmp.path(), &[]);
@@ -927,18 +911,7 @@ fn the_policies_allow_only_tagged_imdsv2_launches_of_gpu_types_and_writes_under_
     // What launch-fleet.sh asks for is what the policy allows.
     let tmp = tempfile::tempdir().unwrap();
     let never = tmp.path().join("no-such-aws");
-    let args = [
-        "--dry-run",
-        "--types",
-        "g5.xlarge",
-        "--bucket",
-        "b",
-        "--ami",
-        "ami-1",
-        "--binary-s3",
-        "s3://b/bin/gpubench",
-        "--spot",
-    ];
+    let args = dry_run("g5.xlarge", &["--spot"]);
     let (status, out) = launch_fleet(&args, &never, tmp.path(), &[]);
     assert!(status.success(), "{out}");
     let line = run_instances_lines(&out)[0];
@@ -993,4 +966,22 @@ fn the_policies_allow_only_tagged_imdsv2_launches_of_gpu_types_and_writes_under_
             }
         }
     }
+}
+
+/// `launch-fleet.sh --dry-run` for `types` with a given AMI and binary, then `more`.
+fn dry_run<'a>(types: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let base = [
+        "--dry-run",
+        "--types",
+        types,
+        "--bucket",
+        "b",
+        "--ami",
+        "ami-1",
+    ];
+    let binary = ["--binary-s3", "s3://b/bin/gpubench"];
+    base.into_iter()
+        .chain(binary)
+        .chain(more.iter().copied())
+        .collect()
 }
