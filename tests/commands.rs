@@ -27,6 +27,22 @@ fn probe_names_every_backend_and_why_cuda_cannot_run() {
 }
 
 #[test]
+fn a_healthy_headless_machine_prints_no_error_lines() {
+    // No display and no XDG_RUNTIME_DIR, as on a cloud instance or in a container: probing
+    // Vulkan must not make libwayland print `error: XDG_RUNTIME_DIR is invalid or not set`.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gpubench"))
+        .arg("probe")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
 fn instances_lists_the_catalog_with_price_dates() {
     let o = gpubench(&["instances"]);
     assert!(o.status.success(), "{}", text(&o));
