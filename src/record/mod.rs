@@ -137,6 +137,15 @@ pub fn append<T: Serialize + Default>(path: &Path, row: &T) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Every row of `path`, read strictly: a torn or interleaved row fails the read.
+    fn read_back(path: &Path) -> Vec<RunRow> {
+        csv::Reader::from_path(path)
+            .unwrap()
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
     /// The column list of DESIGN.md, the contract `report` reads, plus the columns later schemas appended.
     const CONTRACT: &str = "schema_version,run_id,started_at,status,error,\
         instance,instance_source,provider,region,price_usd_per_hour,price_kind,price_date,\
@@ -184,11 +193,7 @@ mod tests {
         append(&path, &b).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.matches("schema_version").count(), 1);
-        let back: Vec<RunRow> = csv::Reader::from_path(&path)
-            .unwrap()
-            .deserialize()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let back = read_back(&path);
         assert_eq!(back, vec![a, b]);
         // Unmeasured values are empty fields, not zeros.
         assert!(
@@ -214,11 +219,7 @@ mod tests {
         )
         .unwrap();
         append(&path, &a).unwrap();
-        let back: Vec<RunRow> = csv::Reader::from_path(&path)
-            .unwrap()
-            .deserialize()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let back = read_back(&path);
         assert_eq!(back.len(), 2);
         let torn = fs::read_to_string(torn_path(&path)).unwrap();
         assert_eq!(
@@ -264,11 +265,7 @@ mod tests {
                 });
             }
         });
-        let back: Vec<RunRow> = csv::Reader::from_path(&path)
-            .unwrap()
-            .deserialize()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let back = read_back(&path);
         assert_eq!(back.len(), 100);
         assert!(
             back.iter()
