@@ -10,5 +10,6 @@ pub mod ops;
 pub mod peak;
 pub mod record;
 pub mod report;
+pub mod telemetry;
 pub mod train;
 pub mod workload;

@@ -8,21 +8,36 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module and the modules it may import. `cli` drives everything; `train` is the
 /// one place that meets backends and workloads; `record` is the CSV contract and `report` reads
-/// rows only; `ops`, `error`, `instance` and `peak` are leaves.
+/// rows only; `ops`, `error`, `instance`, `peak` and `telemetry` are leaves.
 const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "backend", "error", "instance", "peak", "record", "report", "train", "workload",
+            "backend",
+            "error",
+            "instance",
+            "peak",
+            "record",
+            "report",
+            "telemetry",
+            "train",
+            "workload",
         ],
     ),
-    ("train", &["backend", "error", "ops", "record", "workload"]),
+    (
+        "train",
+        &["backend", "error", "ops", "record", "telemetry", "workload"],
+    ),
     ("workload", &["error", "fuzz", "ops"]),
-    ("backend", &["error", "instance", "ops", "peak"]),
+    (
+        "backend",
+        &["error", "instance", "ops", "peak", "telemetry"],
+    ),
     ("report", &["error", "fuzz", "record"]),
     ("record", &["error"]),
     ("instance", &["error", "fuzz"]),
     ("peak", &["error"]),
+    ("telemetry", &[]),
     ("ops", &[]),
     ("error", &[]),
     // Test-only: the inputs of the parsers' property tests.

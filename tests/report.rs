@@ -133,12 +133,12 @@ fn a_bad_row_is_skipped_with_its_file_and_line_and_counted() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("skipped 2 bad rows"));
 
     // A row from a newer gpubench is skipped as such; the rest still report.
-    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "8,", 1);
+    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "9,", 1);
     fs::write(&runs, lines.join("\n") + "\n").unwrap();
     let (_, o) = report(dir.path(), &[&bad]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        text(&o).contains(":4: schema_version 8 was written by a newer gpubench"),
+        text(&o).contains(":4: schema_version 9 was written by a newer gpubench"),
         "{}",
         text(&o)
     );

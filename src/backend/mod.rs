@@ -13,6 +13,7 @@ pub use cpu::{CpuOps, keep_freed_memory, perturb_own_conv, set_cpu_ops};
 
 use crate::error::panic_message;
 use crate::ops::TrainBackend;
+use crate::telemetry::Sensors;
 
 /// What a probe found: the device a run would use.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +53,9 @@ pub trait ComputeBackend: Sync {
     fn shares_device(&self) -> bool {
         false
     }
+    /// Where the telemetry of a run on the first `devices` devices is read (power, energy,
+    /// clocks), or why it cannot be. Must not panic.
+    fn telemetry(&self, devices: usize) -> Sensors;
 }
 
 /// A backend as training sees it: the burn backend type and the device to train on.

@@ -7,6 +7,7 @@ use burn::backend::{Autodiff, Wgpu as BurnWgpu};
 use super::{ComputeBackend, DeviceInfo, TrainOn};
 use crate::ops::{AdamStep, LayerOps};
 use crate::peak::{self, Devices};
+use crate::telemetry::{Gpu, Sensors};
 
 pub struct Wgpu;
 
@@ -46,30 +47,11 @@ impl ComputeBackend for Wgpu {
     }
 
     fn probe(&self) -> Result<DeviceInfo, String> {
-        let instance = ::wgpu::Instance::new(::wgpu::InstanceDescriptor {
-            backends: api(),
-            ..::wgpu::InstanceDescriptor::new_without_display_handle()
-        });
-        let adapters = pollster::block_on(instance.enumerate_adapters(api()));
-        if adapters.is_empty() {
-            return Err(format!(
-                "no {api:?} adapter: install a GPU driver with {api:?} support \
-                 (without a GPU on Linux: apt-get install mesa-vulkan-drivers libvulkan1)",
-                api = api()
-            ));
-        }
-        // The same request cubecl makes for its default device, so the probe names that device.
-        let adapter =
-            pollster::block_on(instance.request_adapter(&::wgpu::RequestAdapterOptions {
-                power_preference: ::wgpu::PowerPreference::HighPerformance,
-                force_fallback_adapter: false,
-                compatible_surface: None,
-            }))
-            .map_err(|e| format!("no usable adapter: {e}"))?;
+        let (adapter, adapters) = adapters()?;
         let info = adapter.get_info();
         let count = adapters
             .iter()
-            .filter(|a| a.get_info().device_type == info.device_type)
+            .filter(|a| a.device_type == info.device_type)
             .count();
         let kind = match info.device_type {
             ::wgpu::DeviceType::DiscreteGpu => "discrete-gpu",
@@ -95,6 +77,66 @@ impl ComputeBackend for Wgpu {
         let rows = peak::wgpu::measure(Devices::Default, None);
         Some(peak::gemm_peak(&rows, "wgpu"))
     }
+
+    /// An NVIDIA adapter is read through NVML (found by its PCI bus id), a CPU adapter such as
+    /// lavapipe through RAPL: the CPU does its work. Other vendors' counters are not read.
+    fn telemetry(&self, devices: usize) -> Sensors {
+        let (adapter, adapters) = match adapters() {
+            Ok(a) => a,
+            Err(why) => return Sensors::Nothing(why),
+        };
+        let first = adapter.get_info();
+        if first.device_type == ::wgpu::DeviceType::Cpu {
+            return Sensors::Cpu;
+        }
+        if first.vendor != NVIDIA {
+            return Sensors::Nothing(format!(
+                "{} (vendor {:#06x}): gpubench reads power only from NVIDIA GPUs (NVML) and \
+                 CPUs (RAPL)",
+                first.name, first.vendor
+            ));
+        }
+        // The run's devices: the default adapter, then the others of its type.
+        let others = adapters.into_iter().filter(|a| {
+            a.device_type == first.device_type && a.device_pci_bus_id != first.device_pci_bus_id
+        });
+        let gpus = std::iter::once(first.clone())
+            .chain(others)
+            .take(devices)
+            .enumerate()
+            .map(|(k, a)| match a.device_pci_bus_id {
+                id if id.is_empty() => Gpu::Index(k as u32),
+                id => Gpu::PciBusId(id),
+            });
+        Sensors::Nvidia(gpus.collect())
+    }
+}
+
+/// PCI vendor id of NVIDIA.
+const NVIDIA: u32 = 0x10de;
+
+/// The adapter cubecl's default device is (the same request cubecl makes), and every adapter
+/// of the graphics API.
+fn adapters() -> Result<(::wgpu::Adapter, Vec<::wgpu::AdapterInfo>), String> {
+    let instance = ::wgpu::Instance::new(::wgpu::InstanceDescriptor {
+        backends: api(),
+        ..::wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapters = pollster::block_on(instance.enumerate_adapters(api()));
+    if adapters.is_empty() {
+        return Err(format!(
+            "no {api:?} adapter: install a GPU driver with {api:?} support \
+             (without a GPU on Linux: apt-get install mesa-vulkan-drivers libvulkan1)",
+            api = api()
+        ));
+    }
+    let adapter = pollster::block_on(instance.request_adapter(&::wgpu::RequestAdapterOptions {
+        power_preference: ::wgpu::PowerPreference::HighPerformance,
+        force_fallback_adapter: false,
+        compatible_surface: None,
+    }))
+    .map_err(|e| format!("no usable adapter: {e}"))?;
+    Ok((adapter, adapters.iter().map(|a| a.get_info()).collect()))
 }
 
 impl TrainOn for Wgpu {
@@ -105,7 +147,7 @@ impl TrainOn for Wgpu {
         if k == 0 {
             return WgpuDevice::DefaultDevice;
         }
-        match self.probe().map(|d| d.kind) .as_deref() {
+        match self.probe().map(|d| d.kind).as_deref() {
             Ok("integrated-gpu") => WgpuDevice::IntegratedGpu(k),
             Ok("virtual-gpu") => WgpuDevice::VirtualGpu(k),
             Ok("cpu") => WgpuDevice::Cpu,

@@ -197,6 +197,10 @@ pub struct RunArgs {
     /// Directory that receives runs.csv and epochs.csv (appended to), and pictures/.
     #[arg(long, default_value = crate::record::DEFAULT_DIR)]
     pub out: PathBuf,
+    /// Also write every telemetry reading (about ten a second: power, energy, clock,
+    /// temperature, memory) to samples.csv, for the report's power-over-time chart.
+    #[arg(long)]
+    pub keep_samples: bool,
     /// Seed for data, split, shuffling and weights.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

@@ -10,6 +10,7 @@ use crate::backend;
 use crate::instance::gpus;
 use crate::instance::host::Host;
 use crate::peak;
+use crate::telemetry;
 
 pub fn probe(out: &mut impl Write, dir: Option<&Path>) -> Result<()> {
     let host = Host::read();
@@ -26,19 +27,35 @@ pub fn probe(out: &mut impl Write, dir: Option<&Path>) -> Result<()> {
         "{:<7} {:<12} {:<40} {:<13} driver",
         "backend", "status", "device", "kind"
     )?;
+    let mut available = Vec::new();
     for be in backend::ALL {
         match backend::probe(*be) {
-            Ok(d) => writeln!(
-                out,
-                "{:<7} {:<12} {:<40} {:<13} {}",
-                be.name(),
-                "available",
-                d.name,
-                d.kind,
-                d.driver.as_deref().unwrap_or("-")
-            )?,
+            Ok(d) => {
+                available.push(*be);
+                writeln!(
+                    out,
+                    "{:<7} {:<12} {:<40} {:<13} {}",
+                    be.name(),
+                    "available",
+                    d.name,
+                    d.kind,
+                    d.driver.as_deref().unwrap_or("-")
+                )?
+            }
             Err(why) => writeln!(out, "{:<7} {:<12} {why}", be.name(), "unavailable")?,
         }
+    }
+    writeln!(
+        out,
+        "\ntelemetry (power and energy per phase, read by `run`):"
+    )?;
+    for be in available {
+        writeln!(
+            out,
+            "{:<7} {}",
+            be.name(),
+            telemetry::offer(&be.telemetry(1))
+        )?;
     }
     eprintln!("measuring GEMM and copy on every device (each result checked against the CPU)...");
     let rows = peak::measure_all();

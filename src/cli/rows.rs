@@ -5,7 +5,8 @@ use crate::backend::DeviceInfo;
 use crate::instance::gpus::Gpu;
 use crate::instance::host::Host;
 use crate::instance::{Instance, Price};
-use crate::record::{EpochRow, RunRow, SCHEMA_VERSION};
+use crate::record::{EpochRow, RunRow, SCHEMA_VERSION, SampleRow};
+use crate::telemetry::Stats;
 use crate::train::Outcome;
 
 /// burn is pinned to exactly this version in Cargo.toml.
@@ -94,6 +95,7 @@ pub fn run_row(
     let peak = ctx.gpu.as_ref().and_then(|g| g.fp32_tflops);
     // Utilization against the instance's GPU only means something for a run on a GPU.
     let on_gpu = device.is_some_and(|d| d.kind.ends_with("gpu"));
+    let energy = Energy::of(o, key.spread.nodes);
     let to_target = o.epochs_to_target.and_then(|k| {
         let train: f64 = o.epochs.iter().take(k).map(|e| e.seconds).sum();
         Some((train, train + p.device_init_s? + p.model_init_s?))
@@ -197,7 +199,85 @@ pub fn run_row(
         }),
         // A machine outside the catalog has no GPU count that bills.
         gpu_count: (ctx.instance.provider != "local").then_some(ctx.instance.gpu_count as usize),
+        energy_source: energy.source,
+        energy_method: energy.method,
+        warmup_energy_j: energy.warmup.as_ref().and_then(|s| s.energy_j),
+        train_energy_j: energy.train.as_ref().and_then(|s| s.energy_j),
+        total_energy_j: energy.total.as_ref().and_then(|s| s.energy_j),
+        joules_per_image: energy
+            .train
+            .as_ref()
+            .and_then(|s| s.energy_j)
+            .filter(|_| o.steady_images > 0)
+            .map(|j| j / o.steady_images as f64),
+        power_mean_w: energy.train.as_ref().and_then(Stats::power_mean_w),
+        power_max_w: energy.total.as_ref().and_then(|s| s.power_max_w),
+        clock_sm_mhz_mean: energy.train.as_ref().and_then(Stats::clock_sm_mhz_mean),
+        temp_max_c: energy.total.as_ref().and_then(|s| s.temp_max_c),
+        mem_used_max_mib: energy.total.as_ref().and_then(|s| s.mem_used_max_mib),
+        throttle_reasons: energy.training.and_then(|s| s.reasons()),
     }
+}
+
+/// A run's telemetry, as its row sums it up.
+struct Energy {
+    source: Option<String>,
+    method: Option<String>,
+    warmup: Option<Stats>,
+    /// The steady steps: the span of `train_s`.
+    train: Option<Stats>,
+    /// Warm-up and steady steps: where clocks held down slow training.
+    training: Option<Stats>,
+    total: Option<Stats>,
+}
+
+impl Energy {
+    fn of(o: &Outcome, nodes: usize) -> Self {
+        let t = &o.telemetry;
+        if nodes > 1 {
+            // Each node reads its own devices; a row holding node 0's would claim the run's.
+            return Self {
+                source: Some("none: a multi-node run's energy is not summed over its nodes".into()),
+                method: None,
+                warmup: None,
+                train: None,
+                training: None,
+                total: None,
+            };
+        }
+        Self {
+            source: Some(t.source.clone()).filter(|s| !s.is_empty()),
+            method: t.method.map(str::to_string),
+            warmup: t.phase("warmup").cloned(),
+            train: t.phase("train").cloned(),
+            training: t.over(&["warmup", "train"]),
+            total: t.total(),
+        }
+    }
+}
+
+/// The `samples.csv` rows of one run (empty without `--keep-samples`).
+pub fn sample_rows(ctx: &Context, key: Key, o: &Outcome) -> Vec<SampleRow> {
+    o.telemetry
+        .samples
+        .iter()
+        .map(|s| SampleRow {
+            run_id: ctx.run_id.clone(),
+            workload: o.workload.to_string(),
+            backend: key.backend.to_string(),
+            batch_size: key.batch_size,
+            repeat: key.repeat,
+            devices: key.spread.devices,
+            t_s: (s.t_s * 1e4).round() / 1e4,
+            phase: s.phase.to_string(),
+            power_w: s.power_w,
+            energy_j: s.energy_j,
+            sm_clock_mhz: s.sm_clock_mhz,
+            temp_c: s.temp_c,
+            mem_used_mib: s.mem_used_mib,
+            throttle_reasons: (!s.throttle.is_empty()).then(|| s.throttle.join(";")),
+        })
+        .collect()
 }
 
 /// The largest relative difference between a run's per-epoch training losses and the

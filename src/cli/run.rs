@@ -9,12 +9,14 @@ use rand::Rng;
 
 use super::RunArgs;
 use super::plan::{check_data, missing_applies, or_all, plan, target, unique};
-use super::rows::{self, Context, Key, epoch_rows, loss_rel_dev, run_row};
+use super::rows::{self, Context, Key, epoch_rows, loss_rel_dev, run_row, sample_rows};
 use crate::backend;
 use crate::error::{Interrupted, NothingRan, input};
 use crate::instance;
 use crate::instance::host::Host;
-use crate::record::{self, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, Status};
+use crate::record::{
+    self, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SAMPLES_FILE, SampleRow, Status,
+};
 use crate::train::{self, Job, Outcome, dispatch, interrupt, spinner};
 use crate::workload::{self, DataSource};
 
@@ -52,9 +54,13 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
     sp.check(backends.len() * plan.len() * batch_sizes.len() * args.repeats as usize)?;
     let runs_csv = args.out.join(RUNS_FILE);
     let epochs_csv = args.out.join(EPOCHS_FILE);
+    let samples_csv = args.out.join(SAMPLES_FILE);
     // Rows must be writable before any GPU time is spent on them.
     record::check_header::<RunRow>(&runs_csv)?;
     record::check_header::<EpochRow>(&epochs_csv)?;
+    if args.keep_samples {
+        record::check_header::<SampleRow>(&samples_csv)?;
+    }
     record::check_writable(&args.out)?;
 
     // The reference every other backend's loss curve is compared with trains first.
@@ -92,6 +98,7 @@ pub fn run(args: &RunArgs, out: &mut impl std::io::Write) -> Result<()> {
         ctx: &ctx,
         runs_csv,
         epochs_csv,
+        samples_csv,
         disk_cache_warm: backend::kernel_cache_warm(),
         compiled: HashSet::new(),
         reference: HashMap::new(),
@@ -155,6 +162,7 @@ struct Runs<'a> {
     ctx: &'a Context,
     runs_csv: PathBuf,
     epochs_csv: PathBuf,
+    samples_csv: PathBuf,
     disk_cache_warm: bool,
     /// (backend, workload, per-replica batch) that compiled their kernels in this process.
     compiled: HashSet<(&'static str, &'static str, usize)>,
@@ -239,6 +247,8 @@ impl Runs<'_> {
                     stop_at_target: args.stop_at_target,
                     draw_to: Some(args.out.join(PICTURES).join(stem)),
                     label: format!("{w}/{name} b{b}{} #{repeat}", times(devices)),
+                    telemetry: on.be.telemetry(devices),
+                    keep_samples: args.keep_samples,
                 };
                 dispatch::run(on.be, &job).unwrap_or_else(|e| {
                     Outcome::empty(&info, Status::Failed, Some(format!("{e:#}")))
@@ -291,6 +301,13 @@ impl Runs<'_> {
         if sp.node_rank == 0 {
             for e in epoch_rows(ctx, key, &outcome) {
                 record::append(&self.epochs_csv, &e)?;
+            }
+            let samples = sample_rows(ctx, key, &outcome);
+            // The readings are the run's detail: failing to keep them costs them, not the row.
+            if !samples.is_empty()
+                && let Err(e) = record::append_all(&self.samples_csv, &samples)
+            {
+                eprintln!("warning: {}: readings not kept: {e:#}", name);
             }
         }
         if sp.node_rank == 0 || row.status != Status::Ok {

@@ -8,7 +8,10 @@ mod schema;
 mod summary;
 
 pub use repair::torn_path;
-pub use schema::{DEFAULT_DIR, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, Status};
+pub use schema::{
+    DEFAULT_DIR, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SAMPLES_FILE, SCHEMA_VERSION, SampleRow,
+    Status,
+};
 pub use summary::print_summary;
 
 use std::fs::{self, OpenOptions};
@@ -98,11 +101,20 @@ pub fn check_writable(dir: &Path) -> Result<()> {
     }
 }
 
+/// At most this many rows that could not be written are shown on stderr (a run's epochs, not
+/// its thousands of telemetry samples).
+const SHOWN: usize = 100;
+
 /// Appends one row to `path`, whole: under an exclusive lock (another gpubench may append to
 /// the same file), after the header is checked and a torn last row (a killed writer, a full
 /// disk, a cut copy) is moved aside to `PATH.torn`; the header comes first when the file is new.
 /// A write that fails half-way is cut back off, and the row is synced before the lock goes.
 pub fn append<T: Serialize + Default>(path: &Path, row: &T) -> Result<()> {
+    append_all(path, std::slice::from_ref(row))
+}
+
+/// Appends `rows` as [`append`] appends one: in one write and one sync, all or none.
+pub fn append_all<T: Serialize + Default>(path: &Path, rows: &[T]) -> Result<()> {
     let mut file = OpenOptions::new()
         .create(true)
         .read(true)
@@ -116,18 +128,23 @@ pub fn append<T: Serialize + Default>(path: &Path, row: &T) -> Result<()> {
     let mut w = csv::WriterBuilder::new()
         .has_headers(len == 0)
         .from_writer(Vec::new());
-    w.serialize(row)?;
+    for row in rows {
+        w.serialize(row)?;
+    }
     let bytes = w.into_inner().context("serializing a row")?;
     let written = file.write_all(&bytes).and_then(|()| file.sync_data());
     if let Err(e) = written {
         // Nothing half-written stays behind for the next append to find, and what was
         // measured is still said where the user sees it.
         let _ = file.set_len(len);
-        eprintln!(
-            "the row that could not be appended to {}:\n{}",
-            path.display(),
-            String::from_utf8_lossy(&bytes).trim_end()
-        );
+        if rows.len() <= SHOWN {
+            eprintln!(
+                "the row{} that could not be appended to {}:\n{}",
+                if rows.len() == 1 { "" } else { "s" },
+                path.display(),
+                String::from_utf8_lossy(&bytes).trim_end()
+            );
+        }
         return Err(e).with_context(|| format!("appending to {}", path.display()));
     }
     Ok(())
@@ -163,7 +180,10 @@ mod tests {
         host_id,missing,flip,instance_gpu_match,val_confusion,\
         init_sha256,layer_ops,loss_rel_dev,target,epochs_to_target,time_to_target_s,\
         time_to_target_init_s,cost_to_target_usd,\
-        devices,nodes,node_rank,global_batch,scaling,comm_s,gpus_used,gpu_count";
+        devices,nodes,node_rank,global_batch,scaling,comm_s,gpus_used,gpu_count,\
+        energy_source,energy_method,warmup_energy_j,train_energy_j,total_energy_j,\
+        joules_per_image,power_mean_w,power_max_w,clock_sm_mhz_mean,temp_max_c,\
+        mem_used_max_mib,throttle_reasons";
 
     #[test]
     fn runs_header_is_the_contract() {
@@ -171,6 +191,11 @@ mod tests {
         assert_eq!(
             header::<EpochRow>(),
             "run_id,workload,backend,batch_size,repeat,epoch,seconds,train_loss,val_metric,devices"
+        );
+        assert_eq!(
+            header::<SampleRow>(),
+            "run_id,workload,backend,batch_size,repeat,devices,t_s,phase,power_w,energy_j,\
+             sm_clock_mhz,temp_c,mem_used_mib,throttle_reasons"
         );
     }
 

@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever `runs.csv` columns change, so `report` can read old files.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 pub const RUNS_FILE: &str = "runs.csv";
 /// Where `run` writes and `report` reads when not told otherwise.
 pub const DEFAULT_DIR: &str = "reports";
 pub const EPOCHS_FILE: &str = "epochs.csv";
+/// Telemetry readings over each run's timeline, written with `--keep-samples`.
+pub const SAMPLES_FILE: &str = "samples.csv";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -148,6 +150,27 @@ pub struct RunRow {
     pub comm_s: Option<f64>,
     pub gpus_used: Option<usize>,
     pub gpu_count: Option<usize>,
+    // Schema 8: telemetry of the devices that trained (NVML on NVIDIA GPUs, RAPL on the CPU's
+    // packages). What was read, or `none: ` and why; `counter` (energy counter deltas) or
+    // `power-integral` (power readings integrated over time); joules of the warm-up step, of
+    // the steady training (the same span as train_s) and of the whole run; steady joules per
+    // steady image; mean power over the steady training (its joules over its seconds) and the
+    // largest power read in the run (all devices together); the SM clock's mean over the
+    // steady training; the hottest and fullest a device got in the run; and the reasons the
+    // clocks were held down during training (warm-up and steady), `;`-separated names, `none`
+    // when the device said none. Empty where nothing was read.
+    pub energy_source: Option<String>,
+    pub energy_method: Option<String>,
+    pub warmup_energy_j: Option<f64>,
+    pub train_energy_j: Option<f64>,
+    pub total_energy_j: Option<f64>,
+    pub joules_per_image: Option<f64>,
+    pub power_mean_w: Option<f64>,
+    pub power_max_w: Option<f64>,
+    pub clock_sm_mhz_mean: Option<f64>,
+    pub temp_max_c: Option<f64>,
+    pub mem_used_max_mib: Option<f64>,
+    pub throttle_reasons: Option<String>,
 }
 
 /// One row of `epochs.csv`.
@@ -166,6 +189,29 @@ pub struct EpochRow {
     /// Replicas per node; absent in files written before data-parallel training (one).
     #[serde(default = "one")]
     pub devices: usize,
+}
+
+/// One row of `samples.csv`: a reading of a run's devices together, at `t_s` seconds after the
+/// run began, in `phase` (`device_init`, `data_load`, `model_init`, `warmup`, `train`, `eval`,
+/// `picture`, or `unfinished` for the phase a failed run was in).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SampleRow {
+    pub run_id: String,
+    pub workload: String,
+    pub backend: String,
+    pub batch_size: usize,
+    pub repeat: usize,
+    pub devices: usize,
+    pub t_s: f64,
+    pub phase: String,
+    /// All devices together.
+    pub power_w: Option<f64>,
+    /// Since the run began, all devices together.
+    pub energy_j: Option<f64>,
+    pub sm_clock_mhz: Option<f64>,
+    pub temp_c: Option<f64>,
+    pub mem_used_mib: Option<f64>,
+    pub throttle_reasons: Option<String>,
 }
 
 fn one() -> usize {

@@ -84,6 +84,8 @@ mod tests {
             stop_at_target: false,
             draw_to: None,
             label: "skipping".into(),
+            telemetry: crate::telemetry::Sensors::Nothing("a test".into()),
+            keep_samples: false,
         };
         let out = train::<Skipping, Keypoints>(Keypoints, &[FlexDevice], &job);
         assert_eq!(out.status, Status::Failed);

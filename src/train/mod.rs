@@ -31,6 +31,7 @@ use burn::optim::adaptor::OptimizerAdaptor;
 
 use crate::ops::TrainBackend;
 use crate::record::Status;
+use crate::telemetry::{Sensors, Summary};
 use crate::workload::{DataSource, Info, ModelKind, Target, Workload};
 
 /// Adam's step size for both workloads (Keras' default, which the seeds used).
@@ -64,6 +65,10 @@ pub struct Job<'a> {
     pub draw_to: Option<PathBuf>,
     /// Shown on the progress bar, e.g. `keypoints/cpu b32 #0`.
     pub label: String,
+    /// Where the devices' power and energy are read, and whether every reading is kept
+    /// (`--keep-samples`) rather than only their sums per phase.
+    pub telemetry: Sensors,
+    pub keep_samples: bool,
 }
 
 impl Job<'_> {
@@ -120,6 +125,8 @@ pub struct Outcome {
     pub epochs_to_target: Option<usize>,
     /// The picture drawn after training, if the workload draws one.
     pub artifact: Option<PathBuf>,
+    /// Power, energy, clocks and temperature per phase; empty for a run that never started.
+    pub telemetry: Summary,
 }
 
 impl Outcome {
@@ -152,6 +159,7 @@ impl Outcome {
             target: None,
             epochs_to_target: None,
             artifact: None,
+            telemetry: Summary::default(),
         }
     }
 }

@@ -5,6 +5,8 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 use burn::prelude::{Backend, Tensor};
 
+use crate::telemetry::{Sampler, Summary};
+
 /// Seconds per phase; `None` for a phase the run never reached.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Phases {
@@ -23,35 +25,40 @@ impl Phases {
     }
 }
 
-/// Measures the time since the last lap, after waiting for the device to finish.
+/// Measures the time since the last lap, after waiting for the device to finish, and ends
+/// the telemetry's phase at the same boundary.
 pub struct Stopwatch<'a, B: Backend> {
     device: &'a B::Device,
     start: Instant,
     last: Instant,
+    sampler: Sampler,
 }
 
 impl<'a, B: Backend> Stopwatch<'a, B> {
-    pub fn start(device: &'a B::Device) -> Self {
+    pub fn start(device: &'a B::Device, sampler: Sampler) -> Self {
         let now = Instant::now();
         Self {
             device,
             start: now,
             last: now,
+            sampler,
         }
     }
 
-    /// Syncs the device, then returns the seconds since the previous lap.
-    pub fn lap(&mut self) -> Result<f64> {
+    /// Syncs the device, then returns the seconds since the previous lap, which were `phase`.
+    pub fn lap(&mut self, phase: &'static str) -> Result<f64> {
         B::sync(self.device).map_err(|e| anyhow!("device sync failed: {e}"))?;
-        let now = Instant::now();
-        let s = (now - self.last).as_secs_f64();
-        self.last = now;
+        let s = self.last.elapsed().as_secs_f64();
+        self.sampler.lap(phase);
+        // The boundary's readings belong to neither phase.
+        self.last = Instant::now();
         Ok(s)
     }
 
-    /// Seconds since `start`, without a sync (call after a lap).
-    pub fn total(&self) -> f64 {
-        self.start.elapsed().as_secs_f64()
+    /// Seconds since `start` (call after a lap, or after a failure), and the telemetry.
+    pub fn finish(self) -> (f64, Summary) {
+        let total = self.start.elapsed().as_secs_f64();
+        (total, self.sampler.finish())
     }
 }
 

@@ -17,6 +17,7 @@ use super::trainer::Trainer;
 use super::{EpochStats, Job, Outcome, Stopwatch};
 use crate::ops::TrainBackend;
 use crate::record::Status;
+use crate::telemetry::{self, Sampler};
 use crate::workload::{Info, Workload};
 
 /// Trains `w` on `devices` (one replica each; the first also validates) for `job`, timing
@@ -29,12 +30,16 @@ where
     W::Model<B>: AutodiffModule<B, InnerModule = W::Model<B::InnerBackend>>,
 {
     let mut out = Outcome::empty(&Info::of(&w), Status::Ok, None);
-    let mut sw = Stopwatch::<B>::start(&devices[0]);
+    let sampler = Sampler::start(telemetry::open(&job.telemetry), job.keep_samples);
+    let mut sw = Stopwatch::<B>::start(&devices[0], sampler);
     if let Err(e) = run_phases(w, devices, job, &mut out, &mut sw) {
         out.status = Status::Failed;
         out.error = Some(format!("{e:#}"));
     }
-    out.total_s = Some(sw.total());
+    (out.total_s, out.telemetry) = {
+        let (total, telemetry) = sw.finish();
+        (Some(total), telemetry)
+    };
     out
 }
 
@@ -56,7 +61,7 @@ where
     for device in devices {
         known_product::<B>(device)?;
     }
-    out.phases.device_init_s = Some(sw.lap()?);
+    out.phases.device_init_s = Some(sw.lap("device_init")?);
     if stopped(out, "after device init") {
         return Ok(());
     }
@@ -77,7 +82,7 @@ where
     out.skipped = Some(data.skipped);
     out.n_train = Some(train_idx.len());
     out.n_val = Some(val_idx.len());
-    out.phases.data_load_s = Some(sw.lap()?);
+    out.phases.data_load_s = Some(sw.lap("data_load")?);
     if stopped(out, "after loading data") {
         return Ok(());
     }
@@ -88,7 +93,7 @@ where
     out.params = Some(models[0].num_params());
     // Joining the collective waits for every node of a multi-node run: model init holds it.
     let mut trainer = Trainer::<B, W>::new(w, &job.spread, devices.to_vec(), models)?;
-    out.phases.model_init_s = Some(sw.lap()?);
+    out.phases.model_init_s = Some(sw.lap("model_init")?);
     if stopped(out, "after model init") {
         trainer.finish();
         return Ok(());
@@ -121,7 +126,7 @@ where
                 let times = trainer.step(host)?;
                 if out.phases.warmup_s.is_none() {
                     trainer.sync()?;
-                    let s = sw.lap()?;
+                    let s = sw.lap("warmup")?;
                     out.phases.warmup_s = Some(s);
                     epoch_s += s;
                     bar.set_message(format!("{} training", job.label));
@@ -139,7 +144,7 @@ where
         if done < steps {
             // Stopped by a signal: keep the steady steps this epoch got through.
             trainer.sync()?;
-            let s = sw.lap()?;
+            let s = sw.lap("train")?;
             let steady = ((epoch - 1) * steps + done).saturating_sub(1);
             if steady > ((epoch - 1) * steps).saturating_sub(1) {
                 out.phases.train_s = Some(train_s + s);
@@ -153,7 +158,7 @@ where
             return Ok(());
         }
         let train_loss = trainer.take_loss()? / steps as f64;
-        let s = sw.lap()?;
+        let s = sw.lap("train")?;
         epoch_s += s;
         train_s += s;
         out.phases.train_s = Some(train_s);
@@ -183,7 +188,7 @@ where
             job.batch_size,
             &devices[0],
         )?;
-        eval_s += sw.lap()?;
+        eval_s += sw.lap("eval")?;
         let metric = w.metric(&sums);
         let reached = out.epochs_to_target.is_none() && job.target.reached(metric);
         if reached {
@@ -197,7 +202,7 @@ where
                 eprintln!("warning: {}: no picture: {e:#}", job.label);
                 None
             });
-            sw.lap()?;
+            sw.lap("picture")?;
         }
         out.phases.eval_s = Some(eval_s);
         out.val_loss = Some(sums.loss_sum / sums.loss_count);

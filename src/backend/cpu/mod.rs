@@ -18,6 +18,7 @@ pub use choice::{CpuOps, cpu_ops, perturb_own_conv, set_cpu_ops};
 
 use super::{ComputeBackend, DeviceInfo, TrainOn};
 use crate::instance::host::Host;
+use crate::telemetry::Sensors;
 
 pub struct Cpu;
 
@@ -50,6 +51,10 @@ impl ComputeBackend for Cpu {
     /// overhead), they cannot speed training up.
     fn shares_device(&self) -> bool {
         true
+    }
+
+    fn telemetry(&self, _devices: usize) -> Sensors {
+        Sensors::Cpu
     }
 }
 

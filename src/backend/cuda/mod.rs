@@ -13,6 +13,7 @@ use cudarc::driver::{CudaContext, sys};
 use super::{ComputeBackend, DeviceInfo, TrainOn};
 use crate::ops::{AdamStep, LayerOps};
 use crate::peak::{self, Devices};
+use crate::telemetry::{Gpu, Sensors};
 
 pub struct Cuda;
 
@@ -61,6 +62,30 @@ impl ComputeBackend for Cuda {
         let rows = peak::cuda::measure(Devices::Default, None);
         Some(peak::gemm_peak(&rows, "cuda"))
     }
+
+    /// NVML finds CUDA's device `k` by its PCI bus id: the two number GPUs differently under
+    /// `CUDA_VISIBLE_DEVICES` or `CUDA_DEVICE_ORDER`.
+    fn telemetry(&self, devices: usize) -> Sensors {
+        if let Some(why) = peak::cuda::unavailable_reason() {
+            return Sensors::Nothing(why);
+        }
+        let gpu = |k: usize| pci_bus_id(k).map_or(Gpu::Index(k as u32), Gpu::PciBusId);
+        Sensors::Nvidia((0..devices).map(gpu).collect())
+    }
+}
+
+/// CUDA device `k`'s PCI bus id (`0000:3B:00.0`), if the driver says.
+fn pci_bus_id(k: usize) -> Option<String> {
+    cudarc::driver::result::init().ok()?;
+    let device = cudarc::driver::result::device::get(k as i32).ok()?;
+    let mut id = [0 as std::ffi::c_char; 32];
+    // SAFETY: the driver writes a NUL-terminated string of at most `len` bytes into `id`.
+    unsafe { sys::cuDeviceGetPCIBusId(id.as_mut_ptr(), id.len() as i32, device) }
+        .result()
+        .ok()?;
+    // SAFETY: NUL-terminated, as above.
+    let id = unsafe { std::ffi::CStr::from_ptr(id.as_ptr()) };
+    Some(id.to_string_lossy().into_owned())
 }
 
 impl TrainOn for Cuda {
