@@ -80,6 +80,14 @@ enum Command {
         /// measured against cpu (see the README)
         #[arg(long, default_value_t = 0.01, value_parser = positive)]
         parity_tol: f64,
+        /// Price energy at this many USD per kWh (e.g. 0.15), beside what the instance costs;
+        /// stated on the page
+        #[arg(long, value_parser = positive, value_name = "USD")]
+        kwh_price: Option<f64>,
+        /// Turn energy into emissions at this many kg CO₂e per kWh (your grid's, e.g. 0.4);
+        /// stated on the page
+        #[arg(long, value_parser = positive, value_name = "KG")]
+        kg_co2_per_kwh: Option<f64>,
     },
     /// Work with datasets.
     #[command(subcommand)]
@@ -247,11 +255,17 @@ pub fn main() -> Result<()> {
             inputs,
             out: dir,
             parity_tol,
+            kwh_price,
+            kg_co2_per_kwh,
         } => {
             let opts = crate::report::Options {
                 inputs,
                 out: dir,
                 parity_tol,
+                energy: crate::report::EnergyRates {
+                    usd_per_kwh: kwh_price,
+                    kg_co2_per_kwh,
+                },
             };
             crate::report::run(&opts, out)
         }

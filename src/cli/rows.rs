@@ -201,13 +201,10 @@ pub fn run_row(
         gpu_count: (ctx.instance.provider != "local").then_some(ctx.instance.gpu_count as usize),
         energy_source: energy.source,
         energy_method: energy.method,
-        warmup_energy_j: energy.warmup.as_ref().and_then(|s| s.energy_j),
-        train_energy_j: energy.train.as_ref().and_then(|s| s.energy_j),
-        total_energy_j: energy.total.as_ref().and_then(|s| s.energy_j),
-        joules_per_image: energy
-            .train
-            .as_ref()
-            .and_then(|s| s.energy_j)
+        warmup_energy_j: joules(&energy.warmup),
+        train_energy_j: joules(&energy.train),
+        total_energy_j: joules(&energy.total),
+        joules_per_image: joules(&energy.train)
             .filter(|_| o.steady_images > 0)
             .map(|j| j / o.steady_images as f64),
         power_mean_w: energy.train.as_ref().and_then(Stats::power_mean_w),
@@ -217,6 +214,11 @@ pub fn run_row(
         mem_used_max_mib: energy.total.as_ref().and_then(|s| s.mem_used_max_mib),
         throttle_reasons: energy.training.and_then(|s| s.reasons()),
     }
+}
+
+/// Joules to the microjoule the counters count in (the float sums of their deltas are not).
+fn joules(s: &Option<Stats>) -> Option<f64> {
+    s.as_ref()?.energy_j.map(|j| (j * 1e6).round() / 1e6)
 }
 
 /// A run's telemetry, as its row sums it up.

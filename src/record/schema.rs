@@ -193,7 +193,7 @@ pub struct EpochRow {
 
 /// One row of `samples.csv`: a reading of a run's devices together, at `t_s` seconds after the
 /// run began, in `phase` (`device_init`, `data_load`, `model_init`, `warmup`, `train`, `eval`,
-/// `picture`, or `unfinished` for the phase a failed run was in).
+/// `picture`; `end` after the last phase, or `unfinished` for the phase a failed run was in).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SampleRow {
     pub run_id: String,

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::backends::Backends;
-use super::group::Epochs;
 use super::group::local_host;
 pub use super::group::{Config, Group, Measure, Point};
+use super::group::{Epochs, Power};
 use super::load::{Loaded, Pictures};
+use super::rates::EnergyRates;
 use super::stats::{Stat, pareto, ranks};
 use crate::record::{RunRow, Status};
 
@@ -35,6 +36,8 @@ pub struct Report {
     pub out: PathBuf,
     /// A run whose training loss leaves the cpu reference's by more than this is flagged.
     pub parity_tol: f64,
+    /// What a kWh costs and emits, where the user said.
+    pub energy: EnergyRates,
 }
 
 /// What was read, for the report's header.
@@ -84,14 +87,14 @@ pub struct Workload {
 }
 
 impl Workload {
-    fn new(runs: Vec<&RunRow>, epochs: &Epochs, pictures: &Pictures) -> Self {
+    fn new(runs: Vec<&RunRow>, epochs: &Epochs, power: &Power, pictures: &Pictures) -> Self {
         let mut by_config: BTreeMap<Config, Vec<&RunRow>> = BTreeMap::new();
         for r in &runs {
             by_config.entry(Config::of(r)).or_default().push(r);
         }
         let mut groups: Vec<Group> = by_config
             .values()
-            .map(|rs| Group::new(rs, epochs, pictures))
+            .map(|rs| Group::new(rs, epochs, power, pictures))
             .collect();
         distinguish(&mut groups);
         // Stable: configurations without an epoch time keep their name order, last.
@@ -213,6 +216,25 @@ impl Report {
             );
             epochs.entry(k).or_default().push(e);
         }
+        let mut power: Power = HashMap::new();
+        for s in &loaded.samples {
+            let k = (
+                &*s.run_id,
+                &*s.workload,
+                &*s.backend,
+                s.batch_size,
+                s.repeat,
+                s.devices,
+            );
+            if let Some(w) = s.power_w {
+                power.entry(k).or_default().push((s.t_s, w));
+            }
+        }
+        // The same readings synced twice are drawn once.
+        for points in power.values_mut() {
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            points.dedup_by(|a, b| a.0 == b.0);
+        }
         let mut by_workload: BTreeMap<(&str, &str), Vec<&RunRow>> = BTreeMap::new();
         let mut by_instance: BTreeMap<MachineKey, Vec<&RunRow>> = BTreeMap::new();
         for r in &loaded.runs {
@@ -224,7 +246,7 @@ impl Report {
         }
         let mut workloads: Vec<Workload> = by_workload
             .into_values()
-            .map(|runs| Workload::new(runs, &epochs, &loaded.pictures))
+            .map(|runs| Workload::new(runs, &epochs, &power, &loaded.pictures))
             .collect();
         let configs: BTreeSet<String> = workloads
             .iter()
@@ -258,6 +280,7 @@ impl Report {
             workloads,
             unfinished,
             parity_tol,
+            energy: EnergyRates::default(),
             read: Read {
                 files: loaded.runs_files + loaded.epochs_files,
                 runs: loaded.runs.len(),

@@ -155,6 +155,21 @@ pub struct Group {
     pub time_to_target_s: Option<Stat>,
     pub time_to_target_init_s: Option<Stat>,
     pub cost_to_target_usd: Option<Stat>,
+    /// Telemetry (schema 8), over the finished runs: what read it (the latest run's
+    /// `energy_source`), images per steady joule, joules per steady epoch (mean steady power
+    /// times the epoch time), the warm-up step's joules, mean and largest power, SM clock,
+    /// hottest device, and the slowdowns (power cap, thermal, hardware) any run's training saw.
+    pub energy_source: Option<String>,
+    pub images_per_j: Option<Stat>,
+    pub energy_per_epoch_j: Option<Stat>,
+    pub warmup_energy_j: Option<Stat>,
+    pub power_mean_w: Option<Stat>,
+    pub power_max_w: Option<Stat>,
+    pub clock_sm_mhz: Option<Stat>,
+    pub temp_max_c: Option<Stat>,
+    pub slowdowns: Vec<String>,
+    /// The latest finished run's power over its timeline, where its readings were kept.
+    pub power: Vec<(f64, f64)>,
     /// 1 = fastest epoch / cheapest epoch; ties share a rank.
     pub time_rank: Option<usize>,
     pub cost_rank: Option<usize>,
@@ -168,6 +183,21 @@ pub struct Group {
     pub confusion: Option<Vec<(String, Vec<u64>)>>,
     /// The last finished run's picture, as a path readable from here.
     pub picture: Option<PathBuf>,
+}
+
+/// The reasons in `throttle_reasons` that slow a GPU down, as opposed to NVML's idle and
+/// clock-setting reasons: power caps and brakes, thermal and hardware slowdowns.
+fn slowdowns(runs: &[&RunRow]) -> Vec<String> {
+    let mut seen: Vec<String> = runs
+        .iter()
+        .filter_map(|r| r.throttle_reasons.as_deref())
+        .flat_map(|s| s.split(';'))
+        .filter(|n| n.ends_with("slowdown") || n.ends_with("power_cap"))
+        .map(str::to_string)
+        .collect();
+    seen.sort();
+    seen.dedup();
+    seen
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -230,7 +260,12 @@ impl Group {
             .sum()
     }
 
-    pub(super) fn new(runs: &[&RunRow], epochs: &Epochs, pictures: &Pictures) -> Self {
+    pub(super) fn new(
+        runs: &[&RunRow],
+        epochs: &Epochs,
+        power: &Power,
+        pictures: &Pictures,
+    ) -> Self {
         let first = runs[0];
         let ok: Vec<&RunRow> = runs
             .iter()
@@ -287,6 +322,21 @@ impl Group {
             time_to_target_s: stat(|r| r.time_to_target_s),
             time_to_target_init_s: stat(|r| r.time_to_target_init_s),
             cost_to_target_usd: stat(|r| r.cost_to_target_usd),
+            energy_source: last.and_then(|r| r.energy_source.clone()),
+            images_per_j: stat(|r| r.joules_per_image.filter(|j| *j > 0.0).map(|j| 1.0 / j)),
+            energy_per_epoch_j: stat(|r| Some(r.power_mean_w? * r.epoch_s_median?)),
+            warmup_energy_j: stat(|r| r.warmup_energy_j),
+            power_mean_w: stat(|r| r.power_mean_w),
+            power_max_w: stat(|r| r.power_max_w),
+            clock_sm_mhz: stat(|r| r.clock_sm_mhz_mean),
+            temp_max_c: stat(|r| r.temp_max_c),
+            slowdowns: slowdowns(&ok),
+            power: ok
+                .iter()
+                .filter_map(|r| Some((r.started_at.as_str(), power.get(&key(r))?)))
+                .max_by(|a, b| a.0.cmp(b.0))
+                .map(|(_, p)| p.clone())
+                .unwrap_or_default(),
             curve: curve(ok.iter().filter_map(|r| epochs.get(&key(r)))),
             confusion: last.and_then(|r| parse_confusion(r.val_confusion.as_deref()?)),
             picture: ok
@@ -331,6 +381,9 @@ pub fn parse_confusion(text: &str) -> Option<Vec<(String, Vec<u64>)>> {
 pub(super) type RunKey<'a> = (&'a str, &'a str, &'a str, usize, usize, usize);
 
 pub(super) type Epochs<'a> = HashMap<RunKey<'a>, Vec<&'a EpochRow>>;
+
+/// Each run's power readings (`samples.csv`): (seconds since the run began, watts).
+pub(super) type Power<'a> = HashMap<RunKey<'a>, Vec<(f64, f64)>>;
 
 fn key(r: &RunRow) -> RunKey<'_> {
     (

@@ -10,6 +10,7 @@ use super::Exporter;
 use super::aggregate::Report;
 use super::charts::{self, Chart};
 use super::pictures;
+use super::energy;
 use super::tables::{self, Table};
 
 pub struct Html;
@@ -67,6 +68,9 @@ impl Exporter for Html {
             predictions(&mut s, &id, w, &mut embedded)?;
             table(&mut s, &tables::ranking(w))?;
             table(&mut s, &tables::to_target(w, r.parity_tol))?;
+            if let Some(t) = energy::table(w, r) {
+                table(&mut s, &t)?;
+            }
             if let Some(t) = scaling::table(w) {
                 table(&mut s, &t)?;
             }

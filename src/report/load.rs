@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{InputError, input};
 use crate::record::{
-    DEFAULT_DIR, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SCHEMA_VERSION, header,
+    DEFAULT_DIR, EPOCHS_FILE, EpochRow, RUNS_FILE, RunRow, SAMPLES_FILE, SCHEMA_VERSION, SampleRow,
+    header,
 };
 
 /// How many columns `runs.csv` had at each schema_version (index 0 is version 1); columns are
@@ -59,6 +60,8 @@ pub struct Loaded {
     /// Rows name their pictures relative to their runs.csv; these are the paths from here.
     pub pictures: Pictures,
     pub epochs: Vec<EpochRow>,
+    /// Telemetry readings (`samples.csv`, written with `run --keep-samples`).
+    pub samples: Vec<SampleRow>,
     pub runs_files: usize,
     pub epochs_files: usize,
     /// Rows seen before (the same run synced twice), dropped.
@@ -143,6 +146,14 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded> {
                     loaded.duplicate_epochs += 1;
                 }
             }
+        } else if headers.iter().eq(header::<SampleRow>().split(',')) {
+            for rec in records(&path, &mut reader, &headers, &mut loaded.skipped)? {
+                match parse::<SampleRow>(&path, &rec, &headers) {
+                    Ok(row) if row.t_s.is_finite() => loaded.samples.push(row),
+                    Ok(_) => skip(&mut loaded.skipped, at(&path, &rec, "t_s is not finite")),
+                    Err(why) => skip(&mut loaded.skipped, why),
+                }
+            }
         } else {
             return input(format!(
                 "{}:1: not a gpubench {RUNS_FILE} (it has no schema_version column) nor an \
@@ -194,7 +205,7 @@ fn is_epochs(headers: &csv::StringRecord) -> bool {
 fn find(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if inputs.is_empty() {
         let dir = Path::new(DEFAULT_DIR);
-        let files: Vec<PathBuf> = [RUNS_FILE, EPOCHS_FILE]
+        let files: Vec<PathBuf> = [RUNS_FILE, EPOCHS_FILE, SAMPLES_FILE]
             .iter()
             .map(|f| dir.join(f))
             .filter(|p| p.is_file())
@@ -232,7 +243,7 @@ fn find(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Collects the `runs.csv` and `epochs.csv` files under `dir`. Symbolic links to directories
+/// Collects the `runs.csv`, `epochs.csv` and `samples.csv` files under `dir`. Symbolic links to directories
 /// are not followed, so a link cycle cannot loop.
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     let mut entries = fs::read_dir(dir)
@@ -243,7 +254,8 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
         let path = entry.path();
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             walk(&path, files)?;
-        } else if (entry.file_name() == RUNS_FILE || entry.file_name() == EPOCHS_FILE)
+        } else if [RUNS_FILE, EPOCHS_FILE, SAMPLES_FILE]
+            .contains(&&*entry.file_name().to_string_lossy())
             && path.is_file()
         {
             files.push(path);
@@ -582,8 +594,8 @@ mod tests {
     #[test]
     fn a_bad_row_is_skipped_with_file_and_line() {
         skipped(
-            &row(8, 82, &[]),
-            ":2: schema_version 8 was written by a newer gpubench",
+            &row(9, 94, &[]),
+            ":2: schema_version 9 was written by a newer gpubench",
         );
         skipped(&row(0, 60, &[]), ":2: schema_version \"0\" is not 3");
         skipped(&row(3, 55, &[]), ":2: schema_version \"3\" is not 2");

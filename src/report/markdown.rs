@@ -8,6 +8,7 @@ use super::scaling;
 use super::Exporter;
 use super::aggregate::Report;
 use super::pictures;
+use super::energy;
 use super::tables::{self, Table};
 
 pub struct Markdown;
@@ -42,6 +43,9 @@ impl Exporter for Markdown {
             }
             table(&mut s, &tables::ranking(w))?;
             table(&mut s, &tables::to_target(w, r.parity_tol))?;
+            if let Some(t) = energy::table(w, r) {
+                table(&mut s, &t)?;
+            }
             if let Some(t) = scaling::table(w) {
                 table(&mut s, &t)?;
             }

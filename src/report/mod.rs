@@ -6,10 +6,12 @@
 mod aggregate;
 mod backends;
 mod charts;
+mod energy;
 mod format;
 mod group;
 mod load;
 mod pictures;
+mod rates;
 mod scaling;
 mod stats;
 mod tables;
@@ -21,6 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use aggregate::Report;
+pub use rates::EnergyRates;
 
 pub struct Options {
     /// Directories (searched recursively) and CSV files; none means the `runs.csv` and
@@ -30,6 +33,7 @@ pub struct Options {
     pub out: PathBuf,
     /// The `loss_rel_dev` above which a run is flagged as leaving the cpu reference.
     pub parity_tol: f64,
+    pub energy: EnergyRates,
 }
 
 /// One output format, the way hyperfine's exporters sit side by side.
@@ -57,7 +61,8 @@ exporters! {
 /// and wrote.
 pub fn run(opts: &Options, out: &mut impl Write) -> Result<()> {
     let loaded = load::load(&opts.inputs)?;
-    let report = Report::new(&loaded, &opts.out, opts.parity_tol);
+    let mut report = Report::new(&loaded, &opts.out, opts.parity_tol);
+    report.energy = opts.energy;
     let rendered = EXPORTERS
         .iter()
         .map(|e| Ok((e.file_name(), e.render(&report)?)))

@@ -33,6 +33,12 @@ pub const NOTES: &[&str] = &[
      global batch.",
     "Speed ratios divide images/s; above 1 the first backend is faster. gpu = the fastest \
      backend that ran on a GPU.",
+    "Energy: NVML on NVIDIA GPUs (the GPU board) and RAPL on CPUs (the CPU packages, not DRAM \
+     or the rest of the machine), read at every phase boundary and ten times a second; NVML \
+     refreshes every 20–100 ms, so energy is per phase, not per step. images/J = the steady \
+     training's images over its joules (the warm-up step is apart); J/epoch = its mean power × \
+     the epoch time. Compare images/J between rows whose energy source covers the same thing. \
+     ⚠ slowdowns: the GPU held its clocks down for power or heat while it trained.",
 ];
 
 /// A table: a title, column names (right-aligned when numeric) and formatted rows.
@@ -79,6 +85,8 @@ const TEXT: &[&str] = &[
     "cheapest to target",
     "scaling",
     "GPUs",
+    "energy source",
+    "slowdowns",
 ];
 
 /// The report's title: which machines it covers.

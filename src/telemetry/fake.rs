@@ -74,27 +74,21 @@ fn counter_deltas_cross_a_wrap_and_split_at_the_boundaries() {
     m.sample(0.5);
     m.sample(0.8);
     m.lap("train", 1.0);
-    let s = m.finish(1.0);
+    let s = m.finish("end", 1.0);
     assert_eq!((s.source.as_str(), s.method), ("fake", Some("counter")));
     assert_eq!(energy(s.phase("warmup")), Some(20.0));
     // 30 → 90 → (wrap at 100) 10 → 25: 60 + 20 + 15.
     assert_eq!(energy(s.phase("train")), Some(95.0));
     let train = s.phase("train").unwrap();
     assert_eq!(train.seconds, 0.8);
-    // Power comes from the counter: 20 J in 0.3 s at the wrap is the largest.
+    // Power comes from the counter: 60 J in the 0.3 s after the boundary is the most.
     assert_eq!(train.power_max_w.map(|p| p.round()), Some(200.0));
     assert_eq!(energy(s.total().as_ref()), Some(115.0));
     let phases: Vec<&str> = s.samples.iter().map(|x| x.phase).collect();
     assert_eq!(
         phases,
         [
-            "warmup",
-            "warmup",
-            "warmup",
-            "train",
-            "train",
-            "train",
-            "unfinished"
+            "warmup", "warmup", "warmup", "train", "train", "train", "end"
         ]
     );
     assert_eq!(
@@ -122,7 +116,7 @@ fn a_missing_sample_costs_nothing_but_a_missing_boundary_costs_its_phases() {
     m.sample(0.4);
     m.lap("c", 0.5);
     m.lap("d", 0.6);
-    let s = m.finish(0.6);
+    let s = m.finish("end", 0.6);
     assert_eq!(energy(s.phase("a")), Some(5.0));
     assert_eq!((energy(s.phase("b")), energy(s.phase("c"))), (None, None));
     assert_eq!(energy(s.phase("d")), Some(8.0));
@@ -141,7 +135,7 @@ fn power_readings_are_integrated_when_there_is_no_counter() {
     );
     m.sample(1.0);
     m.lap("train", 2.0);
-    let s = m.finish(2.0);
+    let s = m.finish("end", 2.0);
     assert_eq!(s.method, Some("power-integral"));
     let train = s.phase("train").unwrap();
     assert_eq!(energy(Some(train)), Some(250.0));
@@ -174,7 +168,7 @@ fn devices_add_up_and_the_rest_is_the_worst_or_the_mean_of_them() {
     ]);
     let mut m = Meter::new(Ok(vec![a, b]), false);
     m.lap("train", 1.0);
-    let s = m.finish(1.0);
+    let s = m.finish("end", 1.0);
     assert_eq!(s.source, "2 × fake");
     let t = s.phase("train").unwrap();
     assert_eq!(energy(Some(t)), Some(142.0));
@@ -192,11 +186,11 @@ fn devices_add_up_and_the_rest_is_the_worst_or_the_mean_of_them() {
 #[test]
 fn a_source_that_fails_or_panics_leaves_the_energy_empty_and_says_why() {
     let m = Meter::new(Ok(vec![Fake::boxed(vec![Err("panic".into())])]), false);
-    let s = m.finish(1.0);
+    let s = m.finish("end", 1.0);
     assert_eq!(s.source, "fake (no reading: the reader panicked)");
     assert_eq!(s.method, None);
     assert_eq!(energy(s.total().as_ref()), None);
-    let s = Meter::new(Err("NVML did not start".into()), true).finish(1.0);
+    let s = Meter::new(Err("NVML did not start".into()), true).finish("end", 1.0);
     assert_eq!(
         (s.source.as_str(), s.total()),
         ("none: NVML did not start", None)
@@ -239,7 +233,7 @@ fn what_was_measured_before_a_failure_is_kept() {
     sampler.lap("device_init");
     std::thread::sleep(Duration::from_millis(30));
     // The run fails in its next phase; finishing closes it as unfinished.
-    let s = sampler.finish();
+    let s = sampler.finish("unfinished");
     assert!(s.phase("device_init").is_some_and(|p| p.energy_j.is_some()));
     let rest = s.phase("unfinished").unwrap();
     assert!(rest.seconds >= 0.03 && rest.energy_j.is_some(), "{rest:?}");

@@ -238,11 +238,11 @@ impl Meter {
         }
     }
 
-    /// Closes what is still open at `t` (the phase a failed or stopped run was in) as
-    /// `unfinished`, and returns everything measured.
-    pub fn finish(mut self, t: f64) -> Summary {
+    /// Closes what is still open at `t` as `tail` (after a failure, the phase the run was in),
+    /// and returns everything measured.
+    pub fn finish(mut self, tail: &'static str, t: f64) -> Summary {
         let Some(why) = self.off.take() else {
-            self.lap("unfinished", t);
+            self.lap(tail, t);
             return Summary {
                 source: self.source(),
                 method: self.method,
@@ -317,7 +317,7 @@ impl Meter {
                 let j = joules(r0, &r, t - t0);
                 d.phase_j = d.phase_j.zip(j).map(|(a, b)| a + b);
                 d.total_j = d.total_j.zip(j).map(|(a, b)| a + b);
-                derived = j.filter(|_| t > *t0).map(|j| j / (t - t0));
+                derived = j.filter(|_| t - t0 >= MIN_POWER_S).map(|j| j / (t - t0));
             }
             power = power.zip(r.power_w.or(derived)).map(|(a, b)| a + b);
             sample.add(&r);
@@ -344,6 +344,10 @@ impl Meter {
         ok
     }
 }
+
+/// The shortest interval a power is derived from a counter over: over a boundary read just
+/// after a sample, the counter's granularity would make the quotient noise.
+const MIN_POWER_S: f64 = 0.05;
 
 /// Joules between two readings `dt` seconds apart: the counter's delta where both have one
 /// and it did not reset, else the mean of the two powers times the time.

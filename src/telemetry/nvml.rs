@@ -101,3 +101,29 @@ fn names(r: ThrottleReasons) -> Vec<&'static str> {
         .map(|(_, name)| *name)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_the_driver_nvml_is_a_reason_not_a_panic() {
+        match open(&[Gpu::Index(0)]) {
+            Ok(sources) => assert_eq!(sources.len(), 1), // a machine with an NVIDIA driver
+            Err(why) => {
+                assert!(why.starts_with("NVML did not start ("), "{why}");
+                let offer = crate::telemetry::offer(&crate::telemetry::Sensors::Nvidia(vec![
+                    Gpu::PciBusId("0000:3B:00.0".into()),
+                ]));
+                assert_eq!(offer, format!("none: {why}"));
+            }
+        }
+    }
+
+    #[test]
+    fn throttle_reasons_are_named_not_numbered() {
+        let r = ThrottleReasons::SW_POWER_CAP | ThrottleReasons::HW_THERMAL_SLOWDOWN;
+        assert_eq!(names(r), ["sw_power_cap", "hw_thermal_slowdown"]);
+        assert!(names(ThrottleReasons::NONE).is_empty());
+    }
+}

@@ -150,7 +150,7 @@ mod tests {
         set(root.path(), 0, 300_000);
         set(root.path(), 1, 7_000_000);
         m.lap("train", 0.5);
-        let s = m.finish(0.5);
+        let s = m.finish("end", 0.5);
         assert_eq!(s.source, "rapl package-0, rapl package-1");
         assert_eq!(s.method, Some("counter"));
         let train = s.phase("train").unwrap();

@@ -72,15 +72,18 @@ impl Sampler {
         }
     }
 
-    /// Stops the thread and returns everything measured, the open phase as `unfinished`.
-    pub fn finish(mut self) -> Summary {
+    /// Stops the thread and returns everything measured, the open phase named `tail`.
+    pub fn finish(mut self, tail: &'static str) -> Summary {
         drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
         let t = self.start.elapsed().as_secs_f64();
         let meter = lock(&self.meter).take();
-        meter.map_or_else(|| Summary::off("the sampler stopped"), |m| m.finish(t))
+        meter.map_or_else(
+            || Summary::off("the sampler stopped"),
+            |m| m.finish(tail, t),
+        )
     }
 }
 

@@ -55,10 +55,11 @@ impl<'a, B: Backend> Stopwatch<'a, B> {
         Ok(s)
     }
 
-    /// Seconds since `start` (call after a lap, or after a failure), and the telemetry.
-    pub fn finish(self) -> (f64, Summary) {
+    /// Seconds since `start` (call after a lap, or after a failure), and the telemetry, what
+    /// came after the last lap named `tail`.
+    pub fn finish(self, tail: &'static str) -> (f64, Summary) {
         let total = self.start.elapsed().as_secs_f64();
-        (total, self.sampler.finish())
+        (total, self.sampler.finish(tail))
     }
 }
 

@@ -32,12 +32,14 @@ where
     let mut out = Outcome::empty(&Info::of(&w), Status::Ok, None);
     let sampler = Sampler::start(telemetry::open(&job.telemetry), job.keep_samples);
     let mut sw = Stopwatch::<B>::start(&devices[0], sampler);
+    let mut tail = "end";
     if let Err(e) = run_phases(w, devices, job, &mut out, &mut sw) {
         out.status = Status::Failed;
         out.error = Some(format!("{e:#}"));
+        tail = "unfinished";
     }
     (out.total_s, out.telemetry) = {
-        let (total, telemetry) = sw.finish();
+        let (total, telemetry) = sw.finish(tail);
         (Some(total), telemetry)
     };
     out

@@ -8,13 +8,15 @@ use plotters::prelude::*;
 
 mod bars;
 mod plots;
+mod power;
 mod speedup;
 mod target;
 
 use super::aggregate::Workload;
-use super::format::{num, sig, usd};
+use super::format::{num, rate, sig, usd};
 use bars::bars;
 use plots::{curves, scatter, timeline};
+use power::power;
 use speedup::speedup;
 use target::metric_vs_time;
 
@@ -122,6 +124,19 @@ pub fn charts(w: &Workload) -> Result<Vec<Chart>> {
             no_price,
         ),
         chart(
+            "energy",
+            "Images per joule by instance and backend",
+            bars(
+                w,
+                |g| g.images_per_j,
+                "images per joule (steady training)",
+                tick,
+                rate,
+            )?,
+            "Median over repeats; the black line spans min–max. Higher is better.",
+            "No run read an energy counter or power (NVML on NVIDIA GPUs, RAPL on CPUs).",
+        ),
+        chart(
             "time-vs-cost",
             "Time vs cost per epoch, with the Pareto front",
             scatter(w)?,
@@ -136,6 +151,14 @@ pub fn charts(w: &Workload) -> Result<Vec<Chart>> {
             "One bar per run, its phases in the order they happen; the number is their total. \
              Each backend has its own panel and time scale.",
             "No run measured a phase.",
+        ),
+        chart(
+            "power",
+            "Power over a run's timeline",
+            power(w)?,
+            "Each configuration's latest finished run, all its devices together, from the \
+             readings `run --keep-samples` kept (about ten a second).",
+            "No readings were kept: run with --keep-samples on a device with telemetry.",
         ),
         chart(
             "loss",
