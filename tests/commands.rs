@@ -6,7 +6,17 @@ use common::{gpubench, text};
 
 #[test]
 fn probe_names_every_backend_and_why_cuda_cannot_run() {
-    let o = gpubench(&["probe"]);
+    // A powercap tree with one package, so the cpu's telemetry line is known.
+    let powercap = tempfile::tempdir().unwrap();
+    let zone = powercap.path().join("intel-rapl:0");
+    std::fs::create_dir(&zone).unwrap();
+    std::fs::write(zone.join("name"), "package-0\n").unwrap();
+    std::fs::write(zone.join("energy_uj"), "12345\n").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gpubench"))
+        .arg("probe")
+        .env("GPUBENCH_POWERCAP", powercap.path())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let s = String::from_utf8_lossy(&o.stdout);
     let line = |b: &str| {
@@ -23,6 +33,18 @@ fn probe_names_every_backend_and_why_cuda_cannot_run() {
             line("cuda").contains("unavailable") && line("cuda").contains("libcuda"),
             "{s}"
         );
+    }
+    // What each backend's devices offer: the cpu reads the package counter, and a backend
+    // that cannot run says why it reads nothing.
+    let telemetry: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.starts_with("telemetry (power and energy per phase"))
+        .take(4)
+        .collect();
+    assert_eq!(telemetry.len(), 4, "{s}");
+    assert!(telemetry.contains(&"cpu     rapl package-0: energy counter"), "{s}");
+    if !std::path::Path::new("/dev/nvidia0").exists() {
+        assert!(telemetry[1].starts_with("cuda    none: no NVIDIA driver"), "{s}");
     }
 }
 

@@ -27,21 +27,17 @@ pub fn probe(out: &mut impl Write, dir: Option<&Path>) -> Result<()> {
         "{:<7} {:<12} {:<40} {:<13} driver",
         "backend", "status", "device", "kind"
     )?;
-    let mut available = Vec::new();
     for be in backend::ALL {
         match backend::probe(*be) {
-            Ok(d) => {
-                available.push(*be);
-                writeln!(
-                    out,
-                    "{:<7} {:<12} {:<40} {:<13} {}",
-                    be.name(),
-                    "available",
-                    d.name,
-                    d.kind,
-                    d.driver.as_deref().unwrap_or("-")
-                )?
-            }
+            Ok(d) => writeln!(
+                out,
+                "{:<7} {:<12} {:<40} {:<13} {}",
+                be.name(),
+                "available",
+                d.name,
+                d.kind,
+                d.driver.as_deref().unwrap_or("-")
+            )?,
             Err(why) => writeln!(out, "{:<7} {:<12} {why}", be.name(), "unavailable")?,
         }
     }
@@ -49,7 +45,7 @@ pub fn probe(out: &mut impl Write, dir: Option<&Path>) -> Result<()> {
         out,
         "\ntelemetry (power and energy per phase, read by `run`):"
     )?;
-    for be in available {
+    for be in backend::ALL {
         writeln!(
             out,
             "{:<7} {}",

@@ -182,6 +182,17 @@ mod tests {
     }
 
     #[test]
+    fn this_machines_counters_count_up_where_it_has_them() {
+        let Ok(mut sources) = open(&root()) else {
+            return; // none here, or not readable: the row says why (tests/energy.rs)
+        };
+        let first = sources[0].read().unwrap().energy.unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let later = sources[0].read().unwrap().energy.unwrap();
+        assert!(first.delta(later).is_some_and(|uj| uj > 0), "{first:?} {later:?}");
+    }
+
+    #[test]
     fn a_counter_readable_by_root_only_says_so() {
         use std::os::unix::fs::PermissionsExt;
         let root = tree(&[(1, 10)]);
