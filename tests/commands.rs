@@ -42,9 +42,15 @@ fn probe_names_every_backend_and_why_cuda_cannot_run() {
         .take(4)
         .collect();
     assert_eq!(telemetry.len(), 4, "{s}");
-    assert!(telemetry.contains(&"cpu     rapl package-0: energy counter"), "{s}");
+    assert!(
+        telemetry.contains(&"cpu     rapl package-0: energy counter"),
+        "{s}"
+    );
     if !std::path::Path::new("/dev/nvidia0").exists() {
-        assert!(telemetry[1].starts_with("cuda    none: no NVIDIA driver"), "{s}");
+        assert!(
+            telemetry[1].starts_with("cuda    none: no NVIDIA driver"),
+            "{s}"
+        );
     }
 }
 

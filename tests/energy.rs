@@ -151,17 +151,26 @@ fn a_cpu_run_with_a_rapl_counter_records_its_energy_and_joules_per_image() {
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let md = fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("### Energy (energy at $0.2/kWh from --kwh-price)"), "{md}");
+    assert!(
+        md.contains("### Energy (energy at $0.2/kWh from --kwh-price)"),
+        "{md}"
+    );
     let images_per_j = format!("{:.2}", 1.0 / r.joules_per_image.unwrap());
     let row = md
         .lines()
         .find(|l| l.contains("| rapl package-0 |"))
         .unwrap_or_else(|| panic!("{md}"));
-    assert!(row.starts_with("| local | cpu | 16 | rapl package-0 | "), "{row}");
+    assert!(
+        row.starts_with("| local | cpu | 16 | rapl package-0 | "),
+        "{row}"
+    );
     assert!(row.contains(&images_per_j[..3]), "{images_per_j} in {row}");
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Power over a run&#39;s timeline"));
-    assert!(!html.contains("No readings were kept"), "the power chart is drawn");
+    assert!(
+        !html.contains("No readings were kept"),
+        "the power chart is drawn"
+    );
 }
 
 #[test]

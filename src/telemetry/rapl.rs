@@ -189,7 +189,10 @@ mod tests {
         let first = sources[0].read().unwrap().energy.unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));
         let later = sources[0].read().unwrap().energy.unwrap();
-        assert!(first.delta(later).is_some_and(|uj| uj > 0), "{first:?} {later:?}");
+        assert!(
+            first.delta(later).is_some_and(|uj| uj > 0),
+            "{first:?} {later:?}"
+        );
     }
 
     #[test]
