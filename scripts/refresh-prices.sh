@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Refreshes the on-demand and spot prices of the AWS instance catalog (instances/aws.toml) with
-# the AWS CLI. Run with --help for the details.
+# Refreshes the on-demand and spot prices of the instance catalogs: instances/aws.toml with the
+# AWS CLI, or instances/{aws,gcp,azure}.toml from a SkyPilot catalog directory. Run with --help
+# for the details.
 set -euo pipefail
 
 usage() {
     cat <<'EOF'
 Usage: scripts/refresh-prices.sh [--catalog FILE] [--out FILE] [--date YYYY-MM-DD]
+       scripts/refresh-prices.sh --skypilot-catalog DIR [--instances DIR] [--date YYYY-MM-DD]
 
 Refreshes the prices of an AWS instance catalog (us-east-1, Linux, shared tenancy) with the
 AWS CLI, which must have credentials allowed pricing:GetProducts and
@@ -23,10 +25,26 @@ it is. An instance type the pricing API no longer prices (a retired one) keeps i
 with a warning on stderr; so does the spot price of a type without spot price history. The
 output is written to a temporary file and moved into place only when everything succeeded.
 
+With --skypilot-catalog DIR it reads SkyPilot's price catalogs instead, DIR/aws/vms.csv,
+DIR/gcp/vms.csv and DIR/azure/vms.csv (e.g. ~/.sky/catalogs/v8, which `sky` downloads and
+refreshes every few hours; any of the three may be missing), and rewrites instances/aws.toml,
+gcp.toml and azure.toml the same way, for the region each instance lists: the highest zone's
+on-demand price, the highest spot price (spot_sampled gives the range), source [SKY-A],
+[SKY-G] or [SKY-Z], and as price_date the date vms.csv was downloaded (its modification time,
+UTC) unless --date is given. A GCP entry named VM+GPU (n1-standard-4+t4) and any GCP entry with
+a GPU is priced as SkyPilot prices it: the host VM's row plus the GPU rows (empty
+InstanceType, AcceleratorName, AcceleratorCount). Instances the catalog lacks keep their old
+values, with a warning. Every file is written to a temporary file first and all are moved into
+place only when all of them worked.
+
 Options:
   --catalog FILE     the catalog to read (default: instances/aws.toml of this checkout)
   --out FILE         where to write the refreshed catalog (default: overwrite the catalog)
-  --date YYYY-MM-DD  the price_date to record (default: today, UTC)
+  --date YYYY-MM-DD  the price_date to record (default: today, UTC; with --skypilot-catalog
+                     the date of each vms.csv)
+  --skypilot-catalog DIR  SkyPilot mode: refresh from DIR/{aws,gcp,azure}/vms.csv
+  --instances DIR    SkyPilot mode: the folder of aws.toml, gcp.toml, azure.toml
+                     (default: instances/ of this checkout)
   -h, --help         this text
 
 Environment:
@@ -36,6 +54,8 @@ Environment:
 Example:
   AWS_PROFILE=pricing scripts/refresh-prices.sh --out /tmp/aws.toml
   diff instances/aws.toml /tmp/aws.toml && mv /tmp/aws.toml instances/aws.toml
+  sky show-gpus >/dev/null   # makes sky download fresh catalogs
+  scripts/refresh-prices.sh --skypilot-catalog ~/.sky/catalogs/v8 && git diff instances/
 EOF
 }
 
@@ -45,22 +65,29 @@ die() {
 }
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# refresh_prices.py is imported from scripts/; no __pycache__ left in the checkout.
+export PYTHONDONTWRITEBYTECODE=1
 catalog="$here/../instances/aws.toml"
 out=""
 price_date=""
+sky_catalog=""
+instances=""
+catalog_given=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
-    --catalog | --out | --date)
+    --catalog | --out | --date | --skypilot-catalog | --instances)
         [ $# -ge 2 ] || { echo "refresh-prices: $1 needs a value" >&2; exit 2; }
         case "$1" in
-        --catalog) catalog=$2 ;;
+        --catalog) catalog=$2; catalog_given=1 ;;
         --out) out=$2 ;;
         --date) price_date=$2 ;;
+        --skypilot-catalog) sky_catalog=$2 ;;
+        --instances) instances=$2 ;;
         esac
         shift 2
         ;;
-    --catalog=*) catalog=${1#*=}; shift ;;
+    --catalog=*) catalog=${1#*=}; catalog_given=1; shift ;;
     --out=*) out=${1#*=}; shift ;;
     --date=*) price_date=${1#*=}; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -72,17 +99,32 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-[ -n "$out" ] || out=$catalog
-if [ -z "$price_date" ]; then
-    price_date=$(date -u +%Y-%m-%d)
-elif ! [[ $price_date =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] ||
-    ! python3 -c 'import datetime, sys; datetime.date.fromisoformat(sys.argv[1])' "$price_date" 2>/dev/null; then
+if [ -n "$price_date" ] && { ! [[ $price_date =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] ||
+    ! python3 -c 'import datetime, sys; datetime.date.fromisoformat(sys.argv[1])' "$price_date" 2>/dev/null; }; then
     echo "refresh-prices: --date wants a date as YYYY-MM-DD, not $price_date" >&2
     exit 2
 fi
+command -v python3 >/dev/null || die "python3 is needed"
+
+if [ -n "$sky_catalog" ]; then
+    if [ "$catalog_given" -eq 1 ] || [ -n "$out" ]; then
+        echo "refresh-prices: --skypilot-catalog refreshes --instances DIR in place; --catalog and --out are for the AWS CLI mode" >&2
+        exit 2
+    fi
+    [ -d "$sky_catalog" ] || { echo "refresh-prices: --skypilot-catalog $sky_catalog is not a directory" >&2; exit 2; }
+    [ -n "$instances" ] || instances="$here/../instances"
+    [ -d "$instances" ] || { echo "refresh-prices: --instances $instances is not a directory" >&2; exit 2; }
+    exec env PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" \
+        python3 "$here/refresh_prices.py" skypilot "$sky_catalog" "$instances" "$price_date"
+fi
+if [ -n "$instances" ]; then
+    echo "refresh-prices: --instances is for --skypilot-catalog" >&2
+    exit 2
+fi
+[ -n "$out" ] || out=$catalog
+[ -n "$price_date" ] || price_date=$(date -u +%Y-%m-%d)
 
 aws=${AWS_CLI:-aws}
-command -v python3 >/dev/null || die "python3 is needed"
 command -v "$aws" >/dev/null || die "no AWS CLI: $aws not found (set AWS_CLI to name it)"
 if ! [ -f "$catalog" ] || ! [ -r "$catalog" ]; then die "cannot read the catalog $catalog"; fi
 [ -d "$(dirname -- "$out")" ] || die "the directory of $out does not exist"
@@ -153,25 +195,13 @@ tmp_out=$(mktemp "$(dirname -- "$out")/.refresh-prices.XXXXXX")
 
 # Rewrites the catalog line by line into $tmp_out, then checks the result parses to the old
 # catalog with only the price keys changed.
-python3 - "$catalog" "$tmp_out" "$work" "$price_date" "$out" <<'PY'
-import decimal, glob, json, os, re, shutil, sys, tomllib
+PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" python3 - "$catalog" "$tmp_out" "$work" "$price_date" "$out" <<'PY'
+import glob, json, os, sys
+
+import refresh_prices
+from refresh_prices import D, fmt, warn
 
 catalog, tmp_out, work, date, out = sys.argv[1:]
-D = decimal.Decimal
-
-
-def warn(msg):
-    print(f"refresh-prices: warning: {msg}", file=sys.stderr)
-
-
-def fail(msg):
-    sys.exit(f"refresh-prices: {msg}; nothing written")
-
-
-def fmt(d):
-    """A Decimal as a TOML float: 0.5260000000 -> 0.526, 12 -> 12.0."""
-    s = format(d.normalize(), "f")
-    return s if "." in s else s + ".0"
 
 
 def on_demand(path, name):
@@ -225,7 +255,7 @@ for name_file in sorted(glob.glob(os.path.join(work, "*.name"))):
     new = {
         "price_usd_per_hour": fmt(price),
         "price_date": f'"{date}"',
-        "source": '"aws pricing get-products"',
+        "source": '"[AWS-CLI]"',
     }
     s = spot(base + ".spot.json", name) if os.path.exists(base + ".spot.json") else None
     if s is None:
@@ -237,7 +267,7 @@ for name_file in sorted(glob.glob(os.path.join(work, "*.name"))):
             f'"{fmt(lo)}-{fmt(hi)} [describe-spot-price-history, 24 h, '
             f'{zones} zone{"" if zones == 1 else "s"}]"'
         )
-        new["source"] = '"aws pricing get-products / describe-spot-price-history"'
+        new["source"] = '"[AWS-CLI]"'
     updates[name] = new
     print(
         f"refresh-prices: {name}: on demand {new['price_usd_per_hour']}"
@@ -245,95 +275,7 @@ for name_file in sorted(glob.glob(os.path.join(work, "*.name"))):
         file=sys.stderr,
     )
 
-# The catalog's keys in their usual order; a key that is missing is inserted after the last
-# present key that comes before it.
-ORDER = [
-    "name", "provider", "region", "vcpu", "ram_gib", "gpu", "gpu_count", "gpu_mem_gib",
-    "price_usd_per_hour", "spot_usd_per_hour", "spot_sampled", "price_date", "source",
-    "status", "note",
-]
-KEY_LINE = re.compile(
-    r'^(?P<lead>\s*(?P<key>[A-Za-z0-9_-]+)\s*=\s*)'
-    r'(?P<value>"(?:[^"\\]|\\.)*"|[^\s#]+)'
-    r'(?P<tail>\s*(?:#.*)?)$'
-)
-TABLE = re.compile(r"^\s*\[")
-
-with open(catalog, encoding="utf-8") as f:
-    text = f.read()
-lines = text.splitlines(keepends=True)
-if lines and not lines[-1].endswith("\n"):
-    lines[-1] += "\n"
-
-
-def rewrite(block):
-    """Rewrites one [[instance]] block (a list of lines) in place."""
-    keys = {}
-    for i, line in enumerate(block):
-        m = KEY_LINE.match(line.rstrip("\r\n"))
-        if m:
-            keys[m["key"]] = i
-    if "name" not in keys:
-        return block
-    name = tomllib.loads(block[keys["name"]].strip())["name"]
-    new = updates.get(name)
-    if new is None:
-        return block
-    for key in ORDER:
-        if key not in new:
-            continue
-        if key in keys:
-            line = block[keys[key]]
-            body = line.rstrip("\r\n")
-            m = KEY_LINE.match(body)
-            block[keys[key]] = m["lead"] + new[key] + m["tail"] + line[len(body):]
-        else:
-            before = [k for k in ORDER[: ORDER.index(key)] if k in keys]
-            at = keys[before[-1]] + 1 if before else 1
-            block.insert(at, f"{key} = {new[key]}\n")
-            keys = {k: (i + 1 if i >= at else i) for k, i in keys.items()}
-            keys[key] = at
-    return block
-
-
-result, block = [], None
-for line in lines:
-    if TABLE.match(line):
-        if block is not None:
-            result += rewrite(block)
-        if line.strip() == "[[instance]]":
-            block = [line]
-            continue
-        block = None
-    if block is not None:
-        block.append(line)
-    else:
-        result.append(line)
-if block is not None:
-    result += rewrite(block)
-new_text = "".join(result)
-
-# The result must be the old catalog with only the refreshed keys changed.
-try:
-    old_cat = tomllib.loads(text)
-    new_cat = tomllib.loads(new_text)
-except tomllib.TOMLDecodeError as e:
-    fail(f"the rewritten catalog does not parse ({e})")
-old_list, new_list = old_cat.get("instance", []), new_cat.get("instance", [])
-if {k: v for k, v in old_cat.items() if k != "instance"} != {
-    k: v for k, v in new_cat.items() if k != "instance"
-} or len(old_list) != len(new_list):
-    fail("the rewritten catalog lost or gained entries")
-for old, new_inst in zip(old_list, new_list):
-    expect = dict(old)
-    for key, value in updates.get(old.get("name"), {}).items():
-        expect[key] = tomllib.loads(f"v = {value}")["v"]
-    if new_inst != expect:
-        fail(f"rewriting {old.get('name')} went wrong ({new_inst} != {expect})")
-
-with open(tmp_out, "w", encoding="utf-8") as f:
-    f.write(new_text)
-shutil.copymode(out if os.path.exists(out) else catalog, tmp_out)
+refresh_prices.rewrite(catalog, tmp_out, updates, out)
 PY
 
 mv -f -- "$tmp_out" "$out"

@@ -58,7 +58,7 @@ price_usd_per_hour = 0.526   # a trailing comment survives
 spot_usd_per_hour = 0.219
 spot_sampled = "0.201-0.219 [describe-spot-price-history, 24 h, 2 zones]"
 price_date = "2026-12-01"
-source = "aws pricing get-products / describe-spot-price-history"
+source = "[AWS-CLI]"
 status = "current"
 
 [[instance]]
@@ -74,7 +74,7 @@ price_usd_per_hour = 0.8048
 spot_usd_per_hour = 0.3124
 spot_sampled = "0.3124-0.3124 [describe-spot-price-history, 24 h, 1 zone]"
 price_date = "2026-12-01"
-source = "aws pricing get-products / describe-spot-price-history"
+source = "[AWS-CLI]"
 status = "current"
 # a comment inside a table stays put
 note = "22888 MiB of GPU memory visible"
@@ -189,7 +189,7 @@ fn refreshes_prices_and_keeps_everything_else() {
         "spot_usd_per_hour = 0.219",
         "spot_sampled = \"0.201-0.219 [describe-spot-price-history, 24 h, 2 zones]\"",
         "price_date = \"2026-12-01\"",
-        "source = \"aws pricing get-products / describe-spot-price-history\"",
+        "source = \"[AWS-CLI]\"",
         "gpu = \"T4\"",
         "status = \"current\"",
     ] {
@@ -211,7 +211,7 @@ fn refreshes_prices_and_keeps_everything_else() {
             "spot_usd_per_hour = 0.3124",
             "spot_sampled = \"0.3124-0.3124 [describe-spot-price-history, 24 h, 1 zone]\"",
             "price_date = \"2026-12-01\"",
-            "source = \"aws pricing get-products / describe-spot-price-history\"",
+            "source = \"[AWS-CLI]\"",
         ],
         "{written}"
     );
@@ -361,4 +361,260 @@ fn bad_arguments_are_refused_and_help_has_an_example() {
         fs::read_to_string(&s.catalog).unwrap(),
         fs::read_to_string(Path::new(FIXTURES).join("catalog.toml")).unwrap()
     );
+}
+
+const SKY_FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/skypilot-catalog/v8"
+);
+
+/// instances/{aws,gcp,azure}.toml copied into a temporary folder.
+fn instances_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for cloud in ["aws", "gcp", "azure"] {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("instances/{cloud}.toml"));
+        fs::copy(from, dir.path().join(format!("{cloud}.toml"))).unwrap();
+    }
+    dir
+}
+
+fn refresh_sky(args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(SCRIPT)
+        .args(args)
+        .env("AWS_CLI", "/nonexistent/aws")
+        .output()
+        .unwrap()
+}
+
+/// The lines of `old` and `new` that differ, as (old, new) pairs; the files must have their
+/// lines in the same places apart from inserted ones, which come as ("", new).
+fn changed(old: &str, new: &str) -> Vec<(String, String)> {
+    let (mut o, mut out) = (old.lines().peekable(), vec![]);
+    for line in new.lines() {
+        match o.peek() {
+            Some(&l) if l == line => {
+                o.next();
+            }
+            Some(&l) if l.split('=').next() == line.split('=').next() => {
+                out.push((l.to_string(), line.to_string()));
+                o.next();
+            }
+            _ => out.push((String::new(), line.to_string())),
+        }
+    }
+    assert_eq!(o.next(), None, "lines were lost");
+    out
+}
+
+#[test]
+fn skypilot_catalog_refreshes_the_three_clouds_and_keeps_everything_else() {
+    let dir = instances_copy();
+    let d = dir.path().to_str().unwrap();
+    let o = refresh_sky(&[
+        "--skypilot-catalog",
+        SKY_FIXTURES,
+        "--instances",
+        d,
+        "--date",
+        "2026-11-30",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let diff = |cloud: &str| {
+        changed(
+            &fs::read_to_string(root.join(format!("instances/{cloud}.toml"))).unwrap(),
+            &fs::read_to_string(dir.path().join(format!("{cloud}.toml"))).unwrap(),
+        )
+    };
+    // Only the price keys of the priced entries move; each new value is the fixture's.
+    let aws = diff("aws");
+    let aws_new: Vec<&str> = aws.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(
+        aws_new,
+        [
+            // g4dn.xlarge: 3 zones, on demand unchanged
+            "spot_sampled = \"0.2-0.216 [SKY-A, 3 zones]\"",
+            "price_date = \"2026-11-30\"",
+            "source = \"[SKY-A]\"",
+            // g5.xlarge: us-east-1's 5 zones (us-east-2 is another region)
+            "spot_usd_per_hour = 0.4507",
+            "spot_sampled = \"0.4246-0.4507 [SKY-A, 5 zones]\"",
+            "price_date = \"2026-11-30\"",
+            "source = \"[SKY-A]\"",
+            // g6.xlarge: one zone has no spot price; its spot lines are inserted
+            "spot_usd_per_hour = 0.3497",
+            "spot_sampled = \"0.3497-0.3497 [SKY-A, 1 zone]\"",
+            "price_date = \"2026-11-30\"",
+            "source = \"[SKY-A]\"",
+        ]
+    );
+    // GCP: host VM + GPU rows summed, as SkyPilot prices them.
+    let gcp = diff("gcp");
+    let gcp_new: Vec<&str> = gcp.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(
+        gcp_new,
+        [
+            "spot_sampled = \"0.22723-0.22723 [SKY-G, 2 zones]\"",
+            "price_date = \"2026-11-30\"",
+            // n1-standard-8+t4: the n1-standard-8 row and the T4 row
+            "spot_sampled = \"0.27946-0.27946 [SKY-G, 2 zones]\"",
+            "price_date = \"2026-11-30\"",
+            "spot_sampled = \"1.19296-1.19296 [SKY-G, 1 zone]\"",
+            "price_date = \"2026-11-30\"",
+            "spot_sampled = \"1.80385-1.80385 [SKY-G, 2 zones]\"",
+            "price_date = \"2026-11-30\"",
+            "spot_sampled = \"0.28184-0.28184 [SKY-G, 2 zones]\"",
+            "price_date = \"2026-11-30\"",
+        ]
+    );
+    let azure = diff("azure");
+    assert_eq!(azure.len(), 6, "{azure:?}");
+    assert!(
+        azure
+            .iter()
+            .any(|(_, n)| n == "spot_sampled = \"0.0627-0.0627 [SKY-Z, 1 zone]\"")
+    );
+    // Prices that moved would have been rewritten: the fixtures hold today's catalog values.
+    let written = fs::read_to_string(dir.path().join("gcp.toml")).unwrap();
+    assert!(
+        written.contains("price_usd_per_hour = 0.70683\nspot_usd_per_hour = 0.28184\n"),
+        "{written}"
+    );
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "temporary files left: {names:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "aws p3.2xlarge: not in the SkyPilot catalog for us-east-1; keeping its old values"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn skypilot_catalog_dates_prices_by_the_catalog_file_and_changes_prices_that_moved() {
+    let dir = instances_copy();
+    let sky = tempfile::tempdir().unwrap();
+    fs::create_dir(sky.path().join("azure")).unwrap();
+    let csv = fs::read_to_string(Path::new(SKY_FIXTURES).join("azure/vms.csv")).unwrap();
+    let csv_path = sky.path().join("azure/vms.csv");
+    fs::write(
+        &csv_path,
+        csv.replace(
+            ",T4,1.0,4.0,28.0,T4,0.526,0.0627,eastus,",
+            ",T4,1.0,4.0,28.0,T4,0.61,0.07,eastus,",
+        ),
+    )
+    .unwrap();
+    let touched = Command::new("touch")
+        .args(["-d", "2026-10-05 12:00:00 UTC"])
+        .arg(&csv_path)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let d = dir.path().to_str().unwrap();
+    let o = refresh_sky(&[
+        "--skypilot-catalog",
+        sky.path().to_str().unwrap(),
+        "--instances",
+        d,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let azure = fs::read_to_string(dir.path().join("azure.toml")).unwrap();
+    let t4 = table(&azure, "Standard_NC4as_T4_v3");
+    for line in [
+        "price_usd_per_hour = 0.61",
+        "spot_usd_per_hour = 0.07",
+        "price_date = \"2026-10-05\"",
+        "source = \"[SKY-Z]\"",
+    ] {
+        assert!(t4.contains(&line), "{line} missing: {t4:?}");
+    }
+    // No aws/ or gcp/ in the catalog folder: those files are untouched.
+    for cloud in ["aws", "gcp"] {
+        assert_eq!(
+            fs::read_to_string(dir.path().join(format!("{cloud}.toml"))).unwrap(),
+            fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("instances/{cloud}.toml"))
+            )
+            .unwrap()
+        );
+    }
+}
+
+#[test]
+fn skypilot_catalog_writes_nothing_when_one_cloud_fails_and_refuses_bad_arguments() {
+    let dir = instances_copy();
+    let sky = tempfile::tempdir().unwrap();
+    for cloud in ["aws", "gcp", "azure"] {
+        fs::create_dir(sky.path().join(cloud)).unwrap();
+        fs::copy(
+            Path::new(SKY_FIXTURES).join(cloud).join("vms.csv"),
+            sky.path().join(cloud).join("vms.csv"),
+        )
+        .unwrap();
+    }
+    // azure, the last one, has lost its price columns: aws and gcp must not be written either.
+    fs::write(
+        sky.path().join("azure/vms.csv"),
+        "InstanceType,AcceleratorName,Region\nx,,eastus\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = refresh_sky(&[
+        "--skypilot-catalog",
+        sky.path().to_str().unwrap(),
+        "--instances",
+        d,
+        "--date",
+        "2026-11-30",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("lacks the column(s) AcceleratorCount, Price, SpotPrice"),
+        "{}",
+        text(&o)
+    );
+    for cloud in ["aws", "gcp", "azure"] {
+        assert_eq!(
+            fs::read_to_string(dir.path().join(format!("{cloud}.toml"))).unwrap(),
+            fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("instances/{cloud}.toml"))
+            )
+            .unwrap(),
+            "{cloud}.toml was written"
+        );
+    }
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        3,
+        "temporary files left"
+    );
+    for args in [
+        vec!["--skypilot-catalog", "/nonexistent", "--instances", d],
+        vec![
+            "--skypilot-catalog",
+            SKY_FIXTURES,
+            "--instances",
+            d,
+            "--out",
+            "/tmp/x.toml",
+        ],
+        vec![
+            "--skypilot-catalog",
+            SKY_FIXTURES,
+            "--instances",
+            d,
+            "--date",
+            "2026-13-01",
+        ],
+        vec!["--instances", d],
+    ] {
+        let o = refresh_sky(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+    }
 }

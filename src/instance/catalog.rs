@@ -48,6 +48,9 @@ pub struct Instance {
     /// `current` or `retired`.
     pub status: String,
     pub note: Option<String>,
+    /// Where a detected machine runs; never in the catalog.
+    #[serde(skip_deserializing)]
+    pub zone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +87,7 @@ impl Instance {
             source: None,
             status: "unknown".into(),
             note: None,
+            zone: None,
         }
     }
 
@@ -227,7 +231,7 @@ mod tests {
     fn catalog_parses_with_unique_names_and_dated_prices() {
         let all = all().unwrap();
         let count = |p: &str| all.iter().filter(|i| i.provider == p).count();
-        assert_eq!((count("aws"), count("gcp"), count("azure")), (16, 4, 3));
+        assert_eq!((count("aws"), count("gcp"), count("azure")), (16, 5, 3));
         let mut names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
         names.sort();
         names.dedup();
@@ -316,7 +320,7 @@ mod tests {
     #[test]
     fn every_price_source_code_is_explained() {
         let codes: Vec<String> = sources().into_iter().map(|(c, _)| c).collect();
-        assert_eq!(codes, ["[V]", "[SKY-A]", "[SKY-G]", "[SKY-Z]"]);
+        assert_eq!(codes, ["[V]", "[SKY-A]", "[AWS-CLI]", "[SKY-G]", "[SKY-Z]"]);
         for i in all().unwrap() {
             for code in i.source.iter().flat_map(|s| s.split_whitespace()) {
                 assert!(codes.iter().any(|c| c == code), "{}: {code}", i.name);
