@@ -20,6 +20,7 @@ fn aws(r: &Request) -> Option<String> {
         ("GET", p) if r.header("X-aws-ec2-metadata-token") == Some(TOKEN) => match p {
             "/latest/meta-data/instance-type" => Some("g4dn.xlarge".into()),
             "/latest/meta-data/placement/region" => Some("us-east-1".into()),
+            "/latest/meta-data/placement/availability-zone" => Some("us-east-1c".into()),
             _ => None,
         },
         _ => None,
@@ -46,6 +47,7 @@ fn azure(r: &Request) -> Option<String> {
     match r.path.split('?').next() {
         Some("/metadata/instance/compute/vmSize") => Some("Standard_NC4as_T4_v3".into()),
         Some("/metadata/instance/compute/location") => Some("eastus".into()),
+        Some("/metadata/instance/compute/zone") => Some("2".into()),
         _ => None,
     }
 }
@@ -54,11 +56,12 @@ fn nothing(_: &Request) -> Option<String> {
     None
 }
 
-fn found(name: &str, provider: &'static str, region: &str, source: &'static str) -> Detected {
+fn found(name: &str, provider: &'static str, at: [&str; 2], source: &'static str) -> Detected {
     Detected {
         name: name.into(),
         provider,
-        region: Some(region.into()),
+        region: Some(at[0].into()),
+        zone: Some(at[1].into()),
         source,
     }
 }
@@ -74,18 +77,23 @@ fn aws_gcp_and_azure_are_each_recognised() {
     let none = fake_http(nothing);
     assert_eq!(
         detect(&ep(&fake_http(aws), &hang, &none)),
-        Ok(found("g4dn.xlarge", "aws", "us-east-1", "imds-aws"))
+        Ok(found("g4dn.xlarge", "aws", ["us-east-1", "us-east-1c"], "imds-aws"))
     );
     assert_eq!(
         detect(&ep(&none, &fake_http(gcp), &hang)),
-        Ok(found("g2-standard-4", "gcp", "us-central1", "metadata-gcp"))
+        Ok(found(
+            "g2-standard-4",
+            "gcp",
+            ["us-central1", "us-central1-a"],
+            "metadata-gcp"
+        ))
     );
     assert_eq!(
         detect(&ep(&hang, &none, &fake_http(azure))),
         Ok(found(
             "Standard_NC4as_T4_v3",
             "azure",
-            "eastus",
+            ["eastus", "2"],
             "imds-azure"
         ))
     );
@@ -164,6 +172,22 @@ fn run_auto_records_the_detected_instance_and_its_price() {
             (Some(0.526), Some("us-east-1"))
         );
         assert_eq!(r.instance_gpu.as_deref(), Some("NVIDIA Tesla T4"));
+        assert_eq!(r.zone.as_deref(), Some("us-east-1c"));
+    }
+}
+
+#[test]
+fn run_auto_on_gcp_records_the_cloud_region_and_zone() {
+    let (_hold, hang) = silent_http();
+    let (o, dir) = run_auto(&hang, &fake_http(gcp), &hang);
+    assert_ran(&o);
+    for r in runs(dir.path()) {
+        assert_eq!(
+            (r.instance.as_str(), r.provider.as_deref(), r.region.as_deref()),
+            ("g2-standard-4", Some("gcp"), Some("us-central1"))
+        );
+        assert_eq!(r.zone.as_deref(), Some("us-central1-a"));
+        assert!(r.price_usd_per_hour.is_some());
     }
 }
 

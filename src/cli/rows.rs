@@ -213,6 +213,7 @@ pub fn run_row(
         temp_max_c: energy.total.as_ref().and_then(|s| s.temp_max_c),
         mem_used_max_mib: energy.total.as_ref().and_then(|s| s.mem_used_max_mib),
         throttle_reasons: energy.training.and_then(|s| s.reasons()),
+        zone: ctx.instance.zone.clone(),
     }
 }
 

@@ -9,6 +9,9 @@ pub struct Detected {
     pub name: String,
     pub provider: &'static str,
     pub region: Option<String>,
+    /// The availability zone (AWS `us-east-1a`, GCP `us-central1-a`, Azure `1`), where the
+    /// service names one.
+    pub zone: Option<String>,
     /// `imds-aws`, `metadata-gcp` or `imds-azure`.
     pub source: &'static str,
 }
@@ -93,6 +96,7 @@ fn aws(agent: &ureq::Agent, base: &str) -> Result<Detected, String> {
         name: fact("instance-type")?,
         provider: "aws",
         region: fact("placement/region").ok(),
+        zone: fact("placement/availability-zone").ok(),
         source: "imds-aws",
     })
 }
@@ -106,13 +110,15 @@ fn gcp(agent: &ureq::Agent, base: &str) -> Result<Detected, String> {
         .map(|s| s.rsplit('/').next().unwrap_or_default().to_string())
     };
     let name = fact("machine-type")?;
-    let region = fact("zone")
-        .ok()
+    let zone = fact("zone").ok();
+    let region = zone
+        .as_deref()
         .and_then(|z| z.rsplit_once('-').map(|(r, _)| r.to_string()));
     Ok(Detected {
         name,
         provider: "gcp",
         region,
+        zone,
         source: "metadata-gcp",
     })
 }
@@ -129,6 +135,8 @@ fn azure(agent: &ureq::Agent, base: &str) -> Result<Detected, String> {
         name: fact("vmSize")?,
         provider: "azure",
         region: fact("location").ok(),
+        // Empty (an error here) for a VM outside availability zones.
+        zone: fact("zone").ok(),
         source: "imds-azure",
     })
 }

@@ -35,6 +35,31 @@ impl Host {
     }
 }
 
+/// Where the NVIDIA kernel driver lists its GPUs, one folder each.
+pub const NVIDIA_PROC: &str = "/proc/driver/nvidia/gpus";
+
+/// The model of each GPU the NVIDIA driver lists under `root` (its `information` file's
+/// `Model:` line, e.g. `Tesla T4`), read without loading any library; empty without the driver.
+pub fn nvidia_gpus(root: &std::path::Path) -> Vec<String> {
+    let Ok(dirs) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut models: Vec<(std::ffi::OsString, String)> = dirs
+        .flatten()
+        .filter_map(|d| {
+            let info = std::fs::read_to_string(d.path().join("information")).ok()?;
+            let model = info
+                .lines()
+                .find_map(|l| l.strip_prefix("Model:"))?
+                .trim()
+                .to_string();
+            Some((d.file_name(), model))
+        })
+        .collect();
+    models.sort();
+    models.into_iter().map(|(_, m)| m).collect()
+}
+
 /// The first 12 hex digits of the SHA-256 of the machine id (systemd's `/etc/machine-id`, or
 /// D-Bus's copy), else of the host name: the same on every run of one machine, different
 /// between machines, and revealing neither. `None` when the machine names itself nowhere.
@@ -47,4 +72,22 @@ pub fn host_id() -> Option<String> {
         .or_else(|| System::host_name().filter(|s| !s.is_empty()))?;
     let digest = Sha256::digest(format!("gpubench host {id}"));
     Some(digest.iter().take(6).map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_driver_lists_its_gpus_by_model() {
+        let dir = tempfile::tempdir().unwrap();
+        for (bus, model) in [("0000:00:05.0", "Tesla T4"), ("0000:00:04.0", "Tesla T4")] {
+            let gpu = dir.path().join(bus);
+            std::fs::create_dir(&gpu).unwrap();
+            let info = format!("Model: \t\t {model}\nIRQ:   \t\t 37\nBus Type:\t PCIe\n");
+            std::fs::write(gpu.join("information"), info).unwrap();
+        }
+        assert_eq!(nvidia_gpus(dir.path()), ["Tesla T4", "Tesla T4"]);
+        assert!(nvidia_gpus(&dir.path().join("absent")).is_empty());
+    }
 }

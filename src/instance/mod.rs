@@ -47,7 +47,10 @@ pub fn resolve(name: &str, priced: bool) -> Result<(Instance, String)> {
         return Ok((Instance::unpriced(name, "local"), "user".into()));
     }
     match detect::detect(&detect::Endpoints::from_env()) {
-        Ok(d) => Ok((from_detected(&d)?, d.source.into())),
+        Ok(d) => {
+            let attached = host::nvidia_gpus(std::path::Path::new(host::NVIDIA_PROC));
+            Ok((from_detected(&d, &attached)?, d.source.into()))
+        }
         Err(why) => {
             eprintln!("instance auto: no cloud metadata service answered ({why}); using local");
             Ok((catalog::lookup("local")?, "fallback".into()))
@@ -55,12 +58,16 @@ pub fn resolve(name: &str, priced: bool) -> Result<(Instance, String)> {
     }
 }
 
-/// The catalog entry of a detected instance. A type the catalog lacks, or one running in a
-/// region other than the catalog's, is kept without a price rather than priced wrongly.
-fn from_detected(d: &detect::Detected) -> Result<Instance> {
-    let mut inst = catalog::all()?
-        .into_iter()
+/// The catalog entry of a detected instance, with `attached` the models of the GPUs the driver
+/// lists. A type the catalog lacks, or one running in a region other than the catalog's, is
+/// kept without a price rather than priced wrongly.
+fn from_detected(d: &detect::Detected, attached: &[String]) -> Result<Instance> {
+    let all = catalog::all()?;
+    let mut inst = all
+        .iter()
         .find(|i| i.name == d.name)
+        .or_else(|| with_attached(&all, &d.name, attached))
+        .cloned()
         .unwrap_or_else(|| {
             eprintln!(
                 "instance auto: {} is not in the catalog; no price unless --price is given",
@@ -80,5 +87,56 @@ fn from_detected(d: &detect::Detected) -> Result<Instance> {
         inst.spot_usd_per_hour = None;
     }
     inst.region = d.region.clone().or(inst.region);
+    inst.zone = d.zone.clone();
     Ok(inst)
+}
+
+/// GCP's metadata names the VM (`n1-standard-4`), not the GPUs attached to it, which the catalog
+/// names with it (`n1-standard-4+t4`): the entry whose GPU model and count are the driver's.
+fn with_attached<'a>(all: &'a [Instance], vm: &str, attached: &[String]) -> Option<&'a Instance> {
+    let prefix = format!("{vm}+");
+    let models = gpus::all().ok()?;
+    let fits = |i: &&Instance| {
+        let gpu = i.gpu.as_ref().and_then(|k| models.iter().find(|g| &g.key == k));
+        i.gpu_count as usize == attached.len()
+            && gpu.is_some_and(|g| attached.iter().all(|a| g.matches(a)))
+    };
+    let mut found = all.iter().filter(|i| i.name.starts_with(&prefix)).filter(fits);
+    match (found.next(), found.next()) {
+        (Some(i), None) => Some(i),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gcp(vm: &str) -> detect::Detected {
+        detect::Detected {
+            name: vm.into(),
+            provider: "gcp",
+            region: Some("us-central1".into()),
+            zone: Some("us-central1-a".into()),
+            source: "metadata-gcp",
+        }
+    }
+
+    #[test]
+    fn a_gcp_vm_is_named_with_the_gpus_attached_to_it() {
+        let t4 = ["Tesla T4".to_string()];
+        let i = from_detected(&gcp("n1-standard-4"), &t4).unwrap();
+        assert_eq!(i.name, "n1-standard-4+t4");
+        assert_eq!(i.zone.as_deref(), Some("us-central1-a"));
+        assert!(i.price_usd_per_hour.is_some());
+        // The wrong model, the wrong count, or no driver: the VM alone, unpriced.
+        let v100 = ["Tesla V100-SXM2-16GB".to_string()];
+        for attached in [&v100[..], &[t4[0].clone(), t4[0].clone()], &[]] {
+            let i = from_detected(&gcp("n1-standard-4"), attached).unwrap();
+            assert_eq!((i.name.as_str(), i.price_usd_per_hour), ("n1-standard-4", None));
+        }
+        // A machine type that implies its GPU needs no driver to be found.
+        let i = from_detected(&gcp("g2-standard-4"), &[]).unwrap();
+        assert_eq!(i.gpu.as_deref(), Some("L4"));
+    }
 }

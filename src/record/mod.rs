@@ -183,7 +183,7 @@ mod tests {
         devices,nodes,node_rank,global_batch,scaling,comm_s,gpus_used,gpu_count,\
         energy_source,energy_method,warmup_energy_j,train_energy_j,total_energy_j,\
         joules_per_image,power_mean_w,power_max_w,clock_sm_mhz_mean,temp_max_c,\
-        mem_used_max_mib,throttle_reasons";
+        mem_used_max_mib,throttle_reasons,zone";
 
     #[test]
     fn runs_header_is_the_contract() {

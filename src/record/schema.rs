@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever `runs.csv` columns change, so `report` can read old files.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 pub const RUNS_FILE: &str = "runs.csv";
 /// Where `run` writes and `report` reads when not told otherwise.
 pub const DEFAULT_DIR: &str = "reports";
@@ -171,6 +171,8 @@ pub struct RunRow {
     pub temp_max_c: Option<f64>,
     pub mem_used_max_mib: Option<f64>,
     pub throttle_reasons: Option<String>,
+    // Schema 9: the availability zone the cloud's metadata service named (`--instance auto`).
+    pub zone: Option<String>,
 }
 
 /// One row of `epochs.csv`.

@@ -20,7 +20,7 @@ use crate::record::{
 
 /// How many columns `runs.csv` had at each schema_version (index 0 is version 1); columns are
 /// only ever appended. Its length is the schema version, so a bump cannot forget the reader.
-const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61, 66, 74, 82, 94];
+const COLUMNS: [usize; SCHEMA_VERSION as usize] = [53, 55, 60, 61, 66, 74, 82, 94, 95];
 
 /// A run's key: (run_id, instance, host_id, workload, backend, batch_size, repeat, devices,
 /// node_rank). The instance and host keep apart two machines' runs that share a run id.
@@ -558,11 +558,11 @@ mod tests {
 
     #[test]
     fn a_file_whose_header_is_not_gpubenchs_is_refused() {
-        let mut newer = row(8, 94, &[]).replacen('\n', ",extra\n", 1);
+        let mut newer = row(9, 95, &[]).replacen('\n', ",extra\n", 1);
         newer = newer.trim_end().to_string() + ",1\n";
         refused(
             &newer,
-            ":1: 95 columns, more than the 94 of schema_version 8",
+            ":1: 96 columns, more than the 95 of schema_version 9",
         );
         refused("run_id,x\nr,1\n", ":1: not a gpubench runs.csv");
         let renamed = row(2, 55, &[]).replacen("run_id", "run", 1);
@@ -594,8 +594,8 @@ mod tests {
     #[test]
     fn a_bad_row_is_skipped_with_file_and_line() {
         skipped(
-            &row(9, 94, &[]),
-            ":2: schema_version 9 was written by a newer gpubench",
+            &row(10, 95, &[]),
+            ":2: schema_version 10 was written by a newer gpubench",
         );
         skipped(&row(0, 60, &[]), ":2: schema_version \"0\" is not 3");
         skipped(&row(3, 55, &[]), ":2: schema_version \"3\" is not 2");
