@@ -11,7 +11,6 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -21,14 +20,9 @@ use gpubench::record::Status;
 
 #[test]
 fn shellcheck_passes_on_every_aws_script_and_the_policies_are_json() {
-    require(&["shellcheck", "python3"]);
+    require(&["python3"]);
     let dir = repo().join("scripts/aws");
-    let mut scripts: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
-        .collect();
-    scripts.sort();
+    let mut scripts = shell_scripts(&dir);
     let names: Vec<_> = scripts
         .iter()
         .map(|p| p.file_name().unwrap().to_owned())
@@ -39,20 +33,9 @@ fn shellcheck_passes_on_every_aws_script_and_the_policies_are_json() {
             "scripts/aws/{want} is missing"
         );
     }
-    let out = Command::new("shellcheck")
-        .env("PATH", tool_path())
-        .args(&scripts)
-        .output()
-        .expect("shellcheck runs");
-    assert!(
-        out.status.success(),
-        "shellcheck found problems:\n{}",
-        common::text(&out)
-    );
-    for script in &scripts {
-        let mode = fs::metadata(script).unwrap().permissions().mode();
-        assert!(mode & 0o111 != 0, "{} is not executable", script.display());
-    }
+    // The collectors' shared tail.
+    scripts.push(repo().join("scripts/fleet-report.sh"));
+    shellcheck(&scripts);
     for policy in ["iam-policy.json", "launcher-policy.json"] {
         let out = Command::new("python3")
             .args(["-m", "json.tool"])

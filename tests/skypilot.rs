@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::fleet::{repo, require, tool_path, with_dir_first};
+use common::fleet::{repo, require, shell_scripts, shellcheck, tool_path, with_dir_first};
 
 fn sky_python() -> Option<PathBuf> {
     let python = repo().join("target/sky-venv/bin/python");
@@ -167,39 +167,18 @@ fn sections(python: &Path, dir: &Path) -> (PathBuf, PathBuf) {
 
 #[test]
 fn shellcheck_passes_on_the_scripts_and_the_tasks_setup_and_run() {
-    require(&["shellcheck"]);
-    let dir = repo().join("scripts/skypilot");
-    let mut scripts: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
-        .collect();
-    scripts.sort();
+    let mut scripts = shell_scripts(&repo().join("scripts/skypilot"));
     let names: Vec<_> = scripts
         .iter()
         .map(|p| p.file_name().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["collect.sh", "sweep.sh"]);
-    for script in &scripts {
-        let mode = fs::metadata(script).unwrap().permissions().mode();
-        assert!(mode & 0o111 != 0, "{} is not executable", script.display());
-    }
     let tmp = tempfile::tempdir().unwrap();
     if let Some(python) = sky_python() {
         let (setup, run) = sections(&python, tmp.path());
         scripts.extend([setup, run]);
     }
-    let out = Command::new("shellcheck")
-        .env("PATH", tool_path())
-        .args(["-s", "bash"])
-        .args(&scripts)
-        .output()
-        .expect("shellcheck runs");
-    assert!(
-        out.status.success(),
-        "shellcheck found problems:\n{}",
-        common::text(&out)
-    );
+    shellcheck(&scripts);
 }
 
 /// Writes an executable script.
@@ -491,7 +470,10 @@ fn max_usd_refuses_a_sweep_over_budget_or_unpriced_and_starts_nothing() {
     require(&["python3"]);
     // A100 on gcp: a2-highgpu-1g is the only 1-GPU A100 entry; T4: the dearest T4 of gcp.
     let a100 = price("a2-highgpu-1g", true);
-    let t4 = price("n1-standard-4+t4", true).max(price("Standard_NC4as_T4_v3", true));
+    let t4 = ["n1-standard-4+t4", "n1-standard-8+t4", "Standard_NC4as_T4_v3"]
+        .map(|n| price(n, true))
+        .into_iter()
+        .fold(0.0, f64::max);
     let total = (a100 + t4) * 2.0;
     let s = Sweep::new();
     let args = [

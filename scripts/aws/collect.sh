@@ -60,21 +60,4 @@ echo "syncing $src into $out/"
 "${AWS_CLI:-aws}" ${aws_args[@]+"${aws_args[@]}"} s3 sync --only-show-errors "$src" "$out/" \
     ${filter[@]+"${filter[@]}"}
 
-n_runs=$(find "$out" -name runs.csv | wc -l)
-n_failed=$(grep -rlsx 'exit_status=[1-9][0-9]*' --include status.txt "$out" | wc -l || true)
-echo "$n_runs runs.csv file(s) in $out; $n_failed instance(s) reported a failure (see their status.txt and logs)"
-
-gpubench="${GPUBENCH:-}"
-if [ -z "$gpubench" ]; then
-    if command -v gpubench >/dev/null; then
-        gpubench=gpubench
-    else
-        gpubench="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/release/gpubench"
-    fi
-fi
-if [ -x "$(command -v "$gpubench" || true)" ] && "$gpubench" report --help >/dev/null 2>&1; then
-    "$gpubench" report --in "$out" --out "$out"
-else
-    echo "note: this gpubench ($gpubench) has no \`report\` command yet; the files are in $out/"
-    echo "      (one runs.csv and epochs.csv per <instance-type>/<run-id>/ directory)"
-fi
+"$(dirname "${BASH_SOURCE[0]}")/../fleet-report.sh" "$out"

@@ -83,22 +83,4 @@ https://*.blob.core.windows.net/*)
 *) die "--bucket wants s3://NAME, gs://NAME or https://ACCOUNT.blob.core.windows.net/CONTAINER, not '$bucket'" ;;
 esac
 
-n_runs=$(find "$out" -name runs.csv | wc -l)
-n_failed=$(grep -rlsx 'exit_status=[1-9][0-9]*' --include status.txt "$out" | wc -l || true)
-echo "$n_runs runs.csv file(s) in $out; $n_failed attempt(s) reported a failure (see their status.txt and gpubench.log)"
-
-gpubench="${GPUBENCH:-}"
-if [ -z "$gpubench" ]; then
-    if command -v gpubench >/dev/null; then
-        gpubench=gpubench
-    else
-        gpubench="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/release/gpubench"
-    fi
-fi
-if [ "$n_runs" -eq 0 ]; then
-    echo "nothing to report yet (sky jobs queue shows whether the jobs are still running)"
-elif [ -x "$(command -v "$gpubench" || true)" ]; then
-    "$gpubench" report --in "$out" --out "$out"
-else
-    echo "note: no gpubench binary ($gpubench); run \`gpubench report --in $out --out $out\`"
-fi
+"$(dirname "${BASH_SOURCE[0]}")/../fleet-report.sh" "$out"

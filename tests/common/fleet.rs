@@ -55,6 +55,37 @@ pub fn require(tools: &[&str]) {
     }
 }
 
+/// The `.sh` files of `dir` (sorted), each checked to be executable.
+pub fn shell_scripts(dir: &Path) -> Vec<PathBuf> {
+    let mut scripts: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    scripts.sort();
+    for script in &scripts {
+        let mode = fs::metadata(script).unwrap().permissions().mode();
+        assert!(mode & 0o111 != 0, "{} is not executable", script.display());
+    }
+    scripts
+}
+
+/// Runs shellcheck (as bash) over `scripts` and fails the test on any finding.
+pub fn shellcheck(scripts: &[PathBuf]) {
+    require(&["shellcheck"]);
+    let out = Command::new("shellcheck")
+        .env("PATH", tool_path())
+        .args(["-s", "bash"])
+        .args(scripts)
+        .output()
+        .expect("shellcheck runs");
+    assert!(
+        out.status.success(),
+        "shellcheck found problems:\n{}",
+        super::text(&out)
+    );
+}
+
 /// A server process, killed when the test ends, also when it panics.
 pub struct Server {
     pub child: Child,
