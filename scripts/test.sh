@@ -5,7 +5,10 @@
 #   first on PATH) for tests/fleet.rs, which runs the EC2 scripts against a fake metadata
 #   service and moto's S3 server on 127.0.0.1;
 # - Chromium, which tests/report.rs uses to render report.html headless and screenshot it;
-# - NVIDIA's NVRTC and ptxas from their PyPI wheels (same venv), so tests/kernels.rs compiles
+# - SkyPilot (target/sky-venv), whose own parser checks the fleet task, and MLflow
+#   (target/mlflow-venv), whose tracking server `gpubench export mlflow` writes to;
+# - Python's jsonschema, for report.json against schema/report-v1.json (tests/report.rs);
+# - NVIDIA's NVRTC and ptxas from their PyPI wheels, so tests/kernels.rs compiles
 #   the CUDA kernels for every GPU in the catalog on a machine without a GPU or driver.
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh --test run).
 set -euo pipefail
@@ -26,17 +29,29 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 
-venv=target/test-venv
-pins="moto[server]==5.2.5 awscli==1.46.2 nvidia-cuda-nvrtc-cu12==12.9.86 nvidia-cuda-nvcc-cu12==12.9.86"
-if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ] || [ ! -x "$venv/bin/moto_server" ] \
-    || [ ! -x "$venv/bin/aws" ]; then
-    echo "installing $pins into $venv"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
+# One virtual environment per tool, so their pins never have to agree with each other.
+# ensure_venv DIR PINS EXE...: (re)creates DIR with PINS unless it holds them and every EXE.
+ensure_venv() {
+    local dir=$1 pins=$2
+    shift 2
+    local ok=1 exe
+    [ "$(cat "$dir/.pins" 2>/dev/null)" = "$pins" ] || ok=0
+    for exe in "$@"; do [ -x "$dir/bin/$exe" ] || ok=0; done
+    [ "$ok" -eq 1 ] && return 0
+    echo "installing $pins into $dir"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
     # shellcheck disable=SC2086 # the pins are separate words
-    "$venv/bin/pip" install -q --disable-pip-version-check $pins
-    echo "$pins" >"$venv/.pins"
-fi
+    "$dir/bin/pip" install -q --disable-pip-version-check $pins
+    echo "$pins" >"$dir/.pins"
+}
+venv=target/test-venv
+ensure_venv "$venv" "moto[server]==5.2.5 awscli==1.46.2 jsonschema==4.26.0 nvidia-cuda-nvrtc-cu12==12.9.86 nvidia-cuda-nvcc-cu12==12.9.86" \
+    moto_server aws
+# SkyPilot's own parser checks scripts/skypilot/gpubench.yaml (tests/skypilot.rs).
+ensure_venv target/sky-venv "skypilot==0.14.1" sky
+# A real MLflow tracking server for `gpubench export mlflow` (tests/mlflow.rs).
+ensure_venv target/mlflow-venv "mlflow==3.17.2" mlflow
 export PATH="$PWD/$venv/bin:$PATH"
 # cudarc finds libnvrtc.so.12 through the loader path; ptxas prints registers per kernel.
 nv=$("$venv/bin/python" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] + "/"))')

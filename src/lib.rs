@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod cli;
 pub mod error;
+pub mod export;
 #[cfg(test)]
 mod fuzz;
 pub mod instance;

@@ -133,12 +133,12 @@ fn a_bad_row_is_skipped_with_its_file_and_line_and_counted() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("skipped 2 bad rows"));
 
     // A row from a newer gpubench is skipped as such; the rest still report.
-    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "9,", 1);
+    lines[3] = csv.lines().nth(3).unwrap().replacen("2,", "10,", 1);
     fs::write(&runs, lines.join("\n") + "\n").unwrap();
     let (_, o) = report(dir.path(), &[&bad]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        text(&o).contains(":4: schema_version 9 was written by a newer gpubench"),
+        text(&o).contains(":4: schema_version 10 was written by a newer gpubench"),
         "{}",
         text(&o)
     );
@@ -258,5 +258,104 @@ fn report_html_renders_in_headless_chromium() {
         png.len() > 50_000,
         "a near-empty screenshot: {} bytes",
         png.len()
+    );
+}
+
+/// `--format json` writes report.json alone: versioned, valid against schema/report-v1.json
+/// (checked by Python's jsonschema), with the medians the rows give.
+#[test]
+fn json_report_has_its_schema_and_the_rows_figures() {
+    common::fleet::require(&["python3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = gpubench(&[
+        "report",
+        "--in",
+        fixtures().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!out.join("report.md").exists() && !out.join("report.html").exists());
+    let path = out.join("report.json");
+    let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        (doc["format"].as_str(), doc["version"].as_u64()),
+        (Some("gpubench-report"), Some(1))
+    );
+
+    // Each configuration's epoch_s median is the median of its ok rows' epoch_s_median.
+    let rows: Vec<_> = ["a", "b"]
+        .iter()
+        .flat_map(|d| common::runs(&fixtures().join(d)))
+        .collect();
+    let mut checked = 0;
+    for w in doc["workloads"].as_array().unwrap() {
+        for c in w["configurations"].as_array().unwrap() {
+            let Some(median) = c["stats"]["epoch_s"]["median"].as_f64() else {
+                continue;
+            };
+            let mut v: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.status == gpubench::record::Status::Ok)
+                .filter(|r| r.instance == c["instance"] && r.backend == c["backend"])
+                .filter(|r| Some(r.batch_size as u64) == c["batch_size"].as_u64())
+                .filter(|r| r.workload == w["workload"] && r.model == w["model"])
+                .filter_map(|r| r.epoch_s_median)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            let want = if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                (v[n / 2 - 1] + v[n / 2]) / 2.0
+            };
+            assert_eq!(median, want, "{}", c["label"]);
+            assert_eq!(c["stats"]["epoch_s"]["n"].as_u64(), Some(n as u64));
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 4,
+        "only {checked} configurations had an epoch time"
+    );
+    assert!(
+        doc["provenance"]["burn_versions"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty())
+    );
+
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report-v1.json");
+    let validate = |file: &Path| {
+        Command::new("python3")
+            .env("PATH", common::fleet::tool_path())
+            .args([
+                "-c",
+                "import json, sys, jsonschema\n\
+                 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
+            ])
+            .arg(file)
+            .arg(&schema)
+            .output()
+            .expect("python3 runs")
+    };
+    let ok = validate(&path);
+    assert!(
+        ok.status.success(),
+        "report.json does not match its schema:\n{}",
+        text(&ok)
+    );
+    // The schema can fail: a document without its version does not match.
+    let mut broken = doc.clone();
+    broken.as_object_mut().unwrap().remove("version");
+    let bad = dir.path().join("broken.json");
+    fs::write(&bad, broken.to_string()).unwrap();
+    let o = validate(&bad);
+    assert!(
+        !o.status.success() && text(&o).contains("'version' is a required property"),
+        "{}",
+        text(&o)
     );
 }

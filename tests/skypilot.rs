@@ -470,10 +470,14 @@ fn max_usd_refuses_a_sweep_over_budget_or_unpriced_and_starts_nothing() {
     require(&["python3"]);
     // A100 on gcp: a2-highgpu-1g is the only 1-GPU A100 entry; T4: the dearest T4 of gcp.
     let a100 = price("a2-highgpu-1g", true);
-    let t4 = ["n1-standard-4+t4", "n1-standard-8+t4", "Standard_NC4as_T4_v3"]
-        .map(|n| price(n, true))
-        .into_iter()
-        .fold(0.0, f64::max);
+    let t4 = [
+        "n1-standard-4+t4",
+        "n1-standard-8+t4",
+        "Standard_NC4as_T4_v3",
+    ]
+    .map(|n| price(n, true))
+    .into_iter()
+    .fold(0.0, f64::max);
     let total = (a100 + t4) * 2.0;
     let s = Sweep::new();
     let args = [

@@ -1,4 +1,5 @@
-//! The command line: `run`, `report`, `data synth`, `probe`, `instances`, `price`.
+//! The command line: `run`, `report`, `compare`, `export mlflow`, `data synth`, `probe`,
+//! `instances`, `price`.
 
 mod data;
 mod data_args;
@@ -33,6 +34,9 @@ Examples:
   gpubench run --instance my-laptop --price 0.20 --backend cpu   a machine outside the catalog
   gpubench report                                      the runs in reports/: report.md + .html
   gpubench report --in fleet/ --in reports/ --out merged/   every runs.csv under fleet/ too
+  gpubench report --format md,html,json                report.json too, for scripts
+  gpubench compare --baseline before/ --candidate reports/ --threshold 5% --fail-on-regression
+  gpubench export mlflow --tracking-uri http://127.0.0.1:5000 --in reports/   one MLflow run a row
   gpubench data synth --out demo/ --rows 512            stand-in files in the real formats
   gpubench probe --out reports/                        devices here, measured GEMM and copy speed
   gpubench instances --provider aws --format csv        the catalog with dated prices
@@ -41,6 +45,15 @@ Examples:
 }
 
 const EXAMPLES: &str = examples!();
+
+/// `compare`'s help ends with its exit codes too.
+const COMPARE_HELP: &str = concat!(
+    examples!(),
+    "
+
+Exit codes: 0 when compared (regressions included, unless --fail-on-regression), 1 on a
+regression with --fail-on-regression or on an error, 2 on bad input."
+);
 
 /// `run`'s help ends with its exit codes too.
 const RUN_HELP: &str = concat!(
@@ -88,7 +101,18 @@ enum Command {
         /// stated on the page
         #[arg(long, value_parser = positive, value_name = "KG")]
         kg_co2_per_kwh: Option<f64>,
+        /// The formats to write, comma-separated: report.md, report.html, report.json (the
+        /// aggregated tables with provenance; its shape is in the README)
+        #[arg(long, value_delimiter = ',', default_value = "md,html", value_parser = PossibleValuesParser::new(crate::report::FORMATS))]
+        format: Vec<String>,
     },
+    /// Compare a candidate's runs with a baseline's, configuration by configuration: did it get
+    /// slower? A Markdown table on stdout.
+    #[command(after_help = COMPARE_HELP)]
+    Compare(crate::report::CompareOptions),
+    /// Send results on to other tools (MLflow).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Work with datasets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -120,6 +144,15 @@ enum Command {
         #[arg(long)]
         spot: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// One MLflow run per runs.csv row, over MLflow's REST API; a second export of the same
+    /// rows adds nothing. Credentials: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and
+    /// MLFLOW_TRACKING_PASSWORD.
+    #[command(after_help = EXAMPLES)]
+    Mlflow(crate::export::mlflow::Options),
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,10 +290,12 @@ pub fn main() -> Result<()> {
             parity_tol,
             kwh_price,
             kg_co2_per_kwh,
+            format,
         } => {
             let opts = crate::report::Options {
                 inputs,
                 out: dir,
+                formats: format,
                 parity_tol,
                 energy: crate::report::EnergyRates {
                     usd_per_kwh: kwh_price,
@@ -269,6 +304,8 @@ pub fn main() -> Result<()> {
             };
             crate::report::run(&opts, out)
         }
+        Command::Compare(opts) => crate::report::compare(&opts, out),
+        Command::Export(ExportCommand::Mlflow(opts)) => crate::export::mlflow::run(&opts, out),
         Command::Data(DataCommand::Synth {
             out: dir,
             rows,

@@ -54,8 +54,9 @@ pub struct Read {
     pub versions: Vec<String>,
 }
 
-/// One machine, as its latest run described it.
-#[derive(Debug)]
+/// One machine, as its latest run described it (and as report.json gives it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Instance {
     pub name: String,
     pub provider: Option<String>,
@@ -63,7 +64,7 @@ pub struct Instance {
     /// The catalog's GPU for this instance type.
     pub gpu: Option<String>,
     /// Each device that ran, with the backends that used it.
-    pub devices: Vec<(String, Vec<String>)>,
+    pub devices: BTreeMap<String, Vec<String>>,
     pub cpu: Option<String>,
     pub cores: Option<usize>,
     pub mem_gib: Option<f64>,

@@ -6,6 +6,7 @@
 mod aggregate;
 mod backends;
 mod charts;
+mod compare;
 mod energy;
 mod format;
 mod group;
@@ -23,6 +24,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use aggregate::Report;
+pub use compare::{CompareOptions, Metric, compare};
+pub use load::{Loaded, load};
 pub use rates::EnergyRates;
 
 pub struct Options {
@@ -31,6 +34,8 @@ pub struct Options {
     pub inputs: Vec<PathBuf>,
     /// Where report.md and report.html go; created if absent.
     pub out: PathBuf,
+    /// The formats written, by [`FORMATS`] name.
+    pub formats: Vec<String>,
     /// The `loss_rel_dev` above which a run is flagged as leaving the cpu reference.
     pub parity_tol: f64,
     pub energy: EnergyRates,
@@ -44,17 +49,20 @@ trait Exporter {
 
 /// `file: Type` declares the format's module (its file in this folder) and registers `Type`.
 macro_rules! exporters {
-    ($($file:ident: $exporter:ident),+ $(,)?) => {
+    ($($name:literal => $file:ident: $exporter:ident),+ $(,)?) => {
         $(mod $file;)+
 
-        /// Every format the report is written in.
-        const EXPORTERS: &[&dyn Exporter] = &[$(&$file::$exporter),+];
+        /// Every format the report can be written in, by its `--format` name.
+        const EXPORTERS: &[(&str, &dyn Exporter)] = &[$(($name, &$file::$exporter)),+];
+        /// Their `--format` names.
+        pub const FORMATS: &[&str] = &[$($name),+];
     };
 }
 
 exporters! {
-    markdown: Markdown,
-    html: Html,
+    "md" => markdown: Markdown,
+    "html" => html: Html,
+    "json" => json: Json,
 }
 
 /// Reads `opts.inputs`, writes the report files into `opts.out`, and tells `out` what it read
@@ -65,7 +73,8 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<()> {
     report.energy = opts.energy;
     let rendered = EXPORTERS
         .iter()
-        .map(|e| Ok((e.file_name(), e.render(&report)?)))
+        .filter(|(name, _)| opts.formats.iter().any(|f| f == name))
+        .map(|(_, e)| Ok((e.file_name(), e.render(&report)?)))
         .collect::<Result<Vec<_>>>()?;
     let not_ok = report.unfinished.len();
     writeln!(

@@ -4,7 +4,8 @@
 const NOISY_CV: f64 = 0.10;
 
 /// Summary statistics of one measure over a configuration's repeats.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stat {
     pub median: f64,
     pub min: f64,
