@@ -77,7 +77,12 @@ fn aws_gcp_and_azure_are_each_recognised() {
     let none = fake_http(nothing);
     assert_eq!(
         detect(&ep(&fake_http(aws), &hang, &none)),
-        Ok(found("g4dn.xlarge", "aws", ["us-east-1", "us-east-1c"], "imds-aws"))
+        Ok(found(
+            "g4dn.xlarge",
+            "aws",
+            ["us-east-1", "us-east-1c"],
+            "imds-aws"
+        ))
     );
     assert_eq!(
         detect(&ep(&none, &fake_http(gcp), &hang)),
@@ -183,7 +188,11 @@ fn run_auto_on_gcp_records_the_cloud_region_and_zone() {
     assert_ran(&o);
     for r in runs(dir.path()) {
         assert_eq!(
-            (r.instance.as_str(), r.provider.as_deref(), r.region.as_deref()),
+            (
+                r.instance.as_str(),
+                r.provider.as_deref(),
+                r.region.as_deref()
+            ),
             ("g2-standard-4", Some("gcp"), Some("us-central1"))
         );
         assert_eq!(r.zone.as_deref(), Some("us-central1-a"));

@@ -97,11 +97,17 @@ fn with_attached<'a>(all: &'a [Instance], vm: &str, attached: &[String]) -> Opti
     let prefix = format!("{vm}+");
     let models = gpus::all().ok()?;
     let fits = |i: &&Instance| {
-        let gpu = i.gpu.as_ref().and_then(|k| models.iter().find(|g| &g.key == k));
+        let gpu = i
+            .gpu
+            .as_ref()
+            .and_then(|k| models.iter().find(|g| &g.key == k));
         i.gpu_count as usize == attached.len()
             && gpu.is_some_and(|g| attached.iter().all(|a| g.matches(a)))
     };
-    let mut found = all.iter().filter(|i| i.name.starts_with(&prefix)).filter(fits);
+    let mut found = all
+        .iter()
+        .filter(|i| i.name.starts_with(&prefix))
+        .filter(fits);
     match (found.next(), found.next()) {
         (Some(i), None) => Some(i),
         _ => None,
@@ -133,7 +139,10 @@ mod tests {
         let v100 = ["Tesla V100-SXM2-16GB".to_string()];
         for attached in [&v100[..], &[t4[0].clone(), t4[0].clone()], &[]] {
             let i = from_detected(&gcp("n1-standard-4"), attached).unwrap();
-            assert_eq!((i.name.as_str(), i.price_usd_per_hour), ("n1-standard-4", None));
+            assert_eq!(
+                (i.name.as_str(), i.price_usd_per_hour),
+                ("n1-standard-4", None)
+            );
         }
         // A machine type that implies its GPU needs no driver to be found.
         let i = from_detected(&gcp("g2-standard-4"), &[]).unwrap();
