@@ -25,7 +25,7 @@ use anyhow::{Context, Result};
 
 use aggregate::Report;
 pub use compare::{CompareOptions, Metric, compare};
-pub use load::{Loaded, load};
+pub use load::{Loaded, load, run_id};
 pub use rates::EnergyRates;
 
 pub struct Options {

@@ -26,21 +26,10 @@ pub struct RunSpec {
     pub metrics: Vec<Metric>,
 }
 
-/// The row's identity as a JSON array of (run_id, instance, host_id, workload, backend,
-/// batch_size, repeat, devices, node_rank): the fields that tell two rows apart in a report.
+/// The row's identity as the report knows it ([`crate::report::run_id`]: run_id, instance,
+/// host_id, workload, backend, batch_size, repeat, devices, node_rank), as a JSON array.
 pub fn row_key(r: &RunRow) -> String {
-    serde_json::json!([
-        r.run_id,
-        r.instance,
-        r.host_id,
-        r.workload,
-        r.backend,
-        r.batch_size,
-        r.repeat,
-        r.devices.unwrap_or(1),
-        r.node_rank.unwrap_or(0)
-    ])
-    .to_string()
+    serde_json::json!(crate::report::run_id(r)).to_string()
 }
 
 /// `keypoints cpu local b16 r0`, with ` x4` for 4 devices and ` rank1` for node 1's row.
