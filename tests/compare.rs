@@ -60,9 +60,9 @@ fn compare(dir: &Path, extra: &[&str]) -> std::process::Output {
     gpubench(&args)
 }
 
-/// The table row of a configuration (its label starts with `keypoints · g5.xlarge · B · bsN`).
+/// The table row of a configuration (its label is `keypoints net2 · g5.xlarge · B · bsN · …`).
 fn line<'a>(stdout: &'a str, backend: &str, batch: usize) -> &'a str {
-    let label = format!("| keypoints · g5.xlarge · {backend} · bs{batch} · NVIDIA A10G |");
+    let label = format!("| keypoints net2 · g5.xlarge · {backend} · bs{batch} · NVIDIA A10G |");
     stdout
         .lines()
         .find(|l| l.starts_with(&label))
@@ -98,7 +98,7 @@ fn slowdown_noise_one_sided_and_mismatched_configurations() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
         line(&stdout, "cuda", 32),
-        "| keypoints · g5.xlarge · cuda · bs32 · NVIDIA A10G | 1.000 (n=3, CV 1.0%) | \
+        "| keypoints net2 · g5.xlarge · cuda · bs32 · NVIDIA A10G | 1.000 (n=3, CV 1.0%) | \
          1.200 (n=3, CV 0.83%) | 1.200× | 2.0% | **regression** |"
     );
     assert!(
@@ -122,7 +122,7 @@ fn slowdown_noise_one_sided_and_mismatched_configurations() {
     let o = compare(dir.path(), &["--fail-on-regression"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains(
-        "keypoints · g5.xlarge · cuda · bs32 · NVIDIA A10G regressed beyond the threshold"
+        "keypoints net2 · g5.xlarge · cuda · bs32 · NVIDIA A10G regressed beyond the threshold"
     ));
     // A threshold above the slowdown passes it.
     let o = compare(dir.path(), &["--fail-on-regression", "--threshold", "25%"]);
@@ -145,6 +145,38 @@ fn images_per_second_falling_is_the_regression() {
         line(&stdout, "cuda", 32)
             .ends_with("| 1000 | 800.0 | 0.8000× | no repeats | **regression** |"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn another_model_in_the_same_place_is_refused_and_each_model_is_compared_with_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, cand) = (dir.path().join("base"), dir.path().join("cand"));
+    side(&base, &[("cuda", 32, &[1.0], "aaaa")]);
+    side(&cand, &[("cuda", 32, &[1.0], "aaaa")]);
+    let other = |dir: &Path, model: &str, batch: usize, t: f64| {
+        let mut r = row("cuda", batch, 0, t, "aaaa");
+        // One invocation trains one model: another model is another run id.
+        (r.model, r.run_id) = (model.into(), format!("run-{model}"));
+        append(&dir.join(RUNS_FILE), &r).unwrap();
+    };
+    other(&base, "mlp", 32, 0.1);
+    other(&cand, "mlp", 32, 0.2);
+    other(&base, "net3", 64, 1.0);
+    other(&cand, "net4", 64, 1.0);
+    let o = compare(dir.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(line(&stdout, "cuda", 32).ends_with("| 1.000× | no repeats | unchanged |"));
+    let mlp =
+        "| keypoints mlp · g5.xlarge · cuda · bs32 · NVIDIA A10G | 0.1000 | 0.2000 | 2.000× |";
+    assert!(stdout.contains(mlp), "{stdout}");
+    let refused = "| keypoints net3 · g5.xlarge · cuda · bs64 · NVIDIA A10G | 1.000 | 1.000 |  |  | \
+                   refused: model net3 vs net4 |";
+    assert!(stdout.contains(refused), "{stdout}");
+    assert!(
+        !stdout.contains("net4 ·"),
+        "the refused pair is one row:\n{stdout}"
     );
 }
 

@@ -1,12 +1,12 @@
 //! `gpubench compare`: a candidate's runs against a baseline's, configuration by configuration.
 //!
-//! A configuration is (instance, backend, device, workload, batch size, replicas); its figure is
-//! the median over its ok repeats. A change counts when it exceeds both `--threshold` and the
-//! repeats' noise, bounded as twice the larger coefficient of variation of the two sides (about
-//! two standard deviations); with a single run on either side only the threshold applies. Rank
-//! tests cannot help at the usual 3 repeats (Mann–Whitney's smallest two-sided p is then 0.1),
-//! so the bound is CV-based. Sides that differ in model or dataset hash are refused, not
-//! compared: their figures measure different work.
+//! A configuration is a place (instance, backend, device, workload, batch size, replicas) and
+//! the work measured there (model, dataset hash); its figure is the median over its ok repeats.
+//! A change counts when it exceeds both `--threshold` and the repeats' noise, bounded as twice
+//! the larger coefficient of variation of the two sides (about two standard deviations); with a
+//! single run on either side only the threshold applies. Rank tests cannot help at the usual 3
+//! repeats (Mann–Whitney's smallest two-sided p is then 0.1), so the bound is CV-based. Where
+//! the two sides measured different work in one place, the pair is refused, not compared.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -96,41 +96,37 @@ fn percentage(s: &str) -> Result<f64, String> {
 #[error("{0} regressed beyond the threshold and the repeats' noise (--fail-on-regression)")]
 pub struct Regressed(pub String);
 
-/// (instance, backend, device, workload, batch size, replicas).
-type Key = (String, String, String, String, usize, usize);
+/// Where and how big: (instance, backend, device, workload, batch size, replicas).
+type Place = (String, String, String, String, usize, usize);
+/// What was measured there: (model, dataset sha256). Only equal work is compared.
+type Work = (String, String);
+/// Each place's work, with the figure over its ok repeats.
+type Side = BTreeMap<Place, BTreeMap<Work, Option<Stat>>>;
 
-fn key(r: &RunRow) -> Key {
-    (
-        r.instance.clone(),
-        r.backend.clone(),
-        r.device_name.clone().unwrap_or_default(),
-        r.workload.clone(),
-        r.batch_size,
-        r.devices.unwrap_or(1) * r.nodes.unwrap_or(1),
-    )
-}
-
-/// One side of a configuration: its figure over the ok repeats, and what work it measured.
-struct Side {
-    stat: Option<Stat>,
-    models: BTreeSet<String>,
-    datasets: BTreeSet<String>,
-}
-
-fn sides(runs: &[RunRow], metric: Metric) -> BTreeMap<Key, Side> {
-    let mut by: BTreeMap<Key, Vec<&RunRow>> = BTreeMap::new();
+fn side(runs: &[RunRow], metric: Metric) -> Side {
+    let mut by: BTreeMap<Place, BTreeMap<Work, Vec<f64>>> = BTreeMap::new();
     for r in runs {
-        by.entry(key(r)).or_default().push(r);
+        let place = (
+            r.instance.clone(),
+            r.backend.clone(),
+            r.device_name.clone().unwrap_or_default(),
+            r.workload.clone(),
+            r.batch_size,
+            r.devices.unwrap_or(1) * r.nodes.unwrap_or(1),
+        );
+        let work = (
+            r.model.clone(),
+            r.dataset_sha256.clone().unwrap_or_default(),
+        );
+        let values = by.entry(place).or_default().entry(work).or_default();
+        if let Some(v) = metric.of(r).filter(|_| r.status == Status::Ok) {
+            values.push(v);
+        }
     }
     by.into_iter()
-        .map(|(k, rs)| {
-            let ok = || rs.iter().filter(|r| r.status == Status::Ok);
-            let side = Side {
-                stat: Stat::of(ok().filter_map(|r| metric.of(r))),
-                models: rs.iter().map(|r| r.model.clone()).collect(),
-                datasets: rs.iter().filter_map(|r| r.dataset_sha256.clone()).collect(),
-            };
-            (k, side)
+        .map(|(p, works)| {
+            let stats = works.into_iter().map(|(w, v)| (w, Stat::of(v))).collect();
+            (p, stats)
         })
         .collect()
 }
@@ -175,9 +171,9 @@ fn judge(metric: Metric, b: &Stat, c: &Stat, threshold: f64) -> (Verdict, Option
     (verdict, noise)
 }
 
-fn label(k: &Key) -> String {
-    let (instance, backend, device, workload, batch, replicas) = k;
-    let mut s = format!("{workload} · {instance} · {backend} · bs{batch}");
+fn label(p: &Place, w: &Work) -> String {
+    let (instance, backend, device, workload, batch, replicas) = p;
+    let mut s = format!("{workload} {} · {instance} · {backend} · bs{batch}", w.0);
     if !device.is_empty() {
         s += &format!(" · {device}");
     }
@@ -196,35 +192,20 @@ fn figure(s: &Stat) -> String {
     format!("{}{n}", sig(s.median, 4))
 }
 
-/// Why two sides measured different work, if they did.
-fn refusal(b: &Side, c: &Side) -> Option<String> {
-    let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
-    let short = |s: &BTreeSet<String>| {
-        s.iter()
-            .map(|h| h.chars().take(12).collect::<String>())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if b.models != c.models {
-        Some(format!(
-            "refused: model {} vs {}",
-            list(&b.models),
-            list(&c.models)
-        ))
-    } else if b.datasets != c.datasets {
-        Some(format!(
-            "refused: dataset sha256 {} vs {}",
-            short(&b.datasets),
-            short(&c.datasets)
-        ))
+/// Why work `b` of the baseline is not compared with work `c` the candidate measured in its
+/// place.
+fn refusal(b: &Work, c: &Work) -> String {
+    if b.0 != c.0 {
+        format!("refused: model {} vs {}", b.0, c.0)
     } else {
-        None
+        let short = |h: &str| h.chars().take(12).collect::<String>();
+        format!("refused: dataset sha256 {} vs {}", short(&b.1), short(&c.1))
     }
 }
 
 pub fn compare(opts: &CompareOptions, out: &mut impl Write) -> Result<()> {
-    let base = sides(&load(&opts.baseline)?.runs, opts.metric);
-    let cand = sides(&load(&opts.candidate)?.runs, opts.metric);
+    let base = side(&load(&opts.baseline)?.runs, opts.metric);
+    let cand = side(&load(&opts.candidate)?.runs, opts.metric);
     let m = opts.metric.name();
     let mut s = format!(
         "| configuration | baseline {m} | candidate {m} | ratio | noise bound | verdict |\n\
@@ -232,41 +213,62 @@ pub fn compare(opts: &CompareOptions, out: &mut impl Write) -> Result<()> {
     );
     let mut compared = 0;
     let mut regressed = Vec::new();
-    let keys: BTreeSet<&Key> = base.keys().chain(cand.keys()).collect();
-    for k in keys {
-        let cell = |side: Option<&Side>| match side.and_then(|x| x.stat.as_ref()) {
-            Some(st) => figure(st),
-            None => "–".into(),
-        };
-        let (b, c) = (base.get(k), cand.get(k));
-        let (ratio, noise, verdict) = match b.zip(c) {
-            None if b.is_some() => (String::new(), String::new(), "baseline only".to_string()),
-            None => (String::new(), String::new(), "candidate only".to_string()),
-            Some((b, c)) => match (refusal(b, c), &b.stat, &c.stat) {
-                (Some(why), _, _) => (String::new(), String::new(), why),
-                (None, Some(bs), Some(cs)) => {
-                    let (v, bound) = judge(opts.metric, bs, cs, opts.threshold);
+    let none = BTreeMap::new();
+    let places: BTreeSet<&Place> = base.keys().chain(cand.keys()).collect();
+    for place in places {
+        let (b, c) = (
+            base.get(place).unwrap_or(&none),
+            cand.get(place).unwrap_or(&none),
+        );
+        // The candidate's work that the baseline did not measure here, and the reverse.
+        let c_other: Vec<&Work> = c.keys().filter(|w| !b.contains_key(*w)).collect();
+        let works: BTreeSet<&Work> = b.keys().chain(c.keys()).collect();
+        for work in works {
+            let cell =
+                |st: Option<&Option<Stat>>| st.and_then(|x| x.as_ref()).map_or("–".into(), figure);
+            let (bs, cs) = (b.get(work), c.get(work));
+            let (shown_c, ratio, noise, verdict) = match (bs, cs) {
+                (Some(Some(x)), Some(Some(y))) => {
+                    let (v, bound) = judge(opts.metric, x, y, opts.threshold);
                     if v == Verdict::Regression {
-                        regressed.push(label(k));
+                        regressed.push(label(place, work));
                     }
                     compared += 1;
-                    let bound = bound.map_or("no repeats".into(), pct);
+                    let ratio = format!("{}×", sig(y.median / x.median, 4));
                     (
-                        format!("{}×", sig(cs.median / bs.median, 4)),
-                        bound,
-                        v.text().into(),
+                        cs,
+                        ratio,
+                        bound.map_or("no repeats".into(), pct),
+                        v.text().to_string(),
                     )
                 }
-                _ => (String::new(), String::new(), format!("no {m} on one side")),
-            },
-        };
-        writeln!(
-            s,
-            "| {} | {} | {} | {ratio} | {noise} | {verdict} |",
-            label(k),
-            cell(b),
-            cell(c)
-        )?;
+                (Some(_), Some(_)) => (
+                    cs,
+                    String::new(),
+                    String::new(),
+                    format!("no {m} on one side"),
+                ),
+                (Some(_), None) => match c_other.first() {
+                    Some(other) => (
+                        c.get(*other),
+                        String::new(),
+                        String::new(),
+                        refusal(work, other),
+                    ),
+                    None => (None, String::new(), String::new(), "baseline only".into()),
+                },
+                // Work the baseline measured otherwise here was refused on its own row.
+                (None, _) if b.keys().any(|w| !c.contains_key(w)) => continue,
+                (None, _) => (cs, String::new(), String::new(), "candidate only".into()),
+            };
+            writeln!(
+                s,
+                "| {} | {} | {} | {ratio} | {noise} | {verdict} |",
+                label(place, work),
+                cell(bs),
+                cell(shown_c)
+            )?;
+        }
     }
     writeln!(
         s,
