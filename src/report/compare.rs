@@ -44,14 +44,10 @@ impl Metric {
         }
     }
 
-    fn name(self) -> &'static str {
-        match self {
-            Self::EpochS => "epoch_s",
-            Self::ImagesPerS => "images_per_s",
-            Self::InitS => "init_s",
-            Self::CostPerEpochUsd => "cost_per_epoch_usd",
-            Self::TimeToTargetS => "time_to_target_s",
-        }
+    /// Its `--metric` name.
+    fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map_or_else(String::new, |v| v.get_name().to_string())
     }
 }
 
@@ -198,7 +194,10 @@ fn refusal(b: &Work, c: &Work) -> String {
     if b.0 != c.0 {
         format!("refused: model {} vs {}", b.0, c.0)
     } else {
-        let short = |h: &str| h.chars().take(12).collect::<String>();
+        let short = |h: &str| match h {
+            "" => "none".to_string(),
+            h => h.chars().take(12).collect(),
+        };
         format!("refused: dataset sha256 {} vs {}", short(&b.1), short(&c.1))
     }
 }

@@ -20,6 +20,7 @@ pub fn params(r: &RunRow) -> Vec<(String, String)> {
     text(&mut p, "instance_source", Some(&r.instance_source), max);
     text(&mut p, "provider", r.provider.as_ref(), max);
     text(&mut p, "region", r.region.as_ref(), max);
+    text(&mut p, "zone", r.zone.as_ref(), max);
     text(&mut p, "host_id", r.host_id.as_ref(), max);
     text(&mut p, "backend", Some(&r.backend), max);
     text(&mut p, "device_name", r.device_name.as_ref(), max);
