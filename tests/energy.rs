@@ -16,8 +16,10 @@ use std::time::Duration;
 use common::{runs, text};
 use gpubench::record::{RunRow, SampleRow, Status};
 
-/// The counter wraps at 3 J: a run of a few seconds at a few watts crosses it several times.
-const RANGE_UJ: u64 = 3_000_000;
+/// The counter wraps at 1.5 J: a run of a second at a few watts crosses it more than once (a
+/// fast machine trains this in under a second), while a sampler 100 ms apart sees well under
+/// one range between reads, so a wrap is never ambiguous.
+const RANGE_UJ: u64 = 1_500_000;
 
 /// Advances `intel-rapl:0/energy_uj` under `root` by 5 mJ a millisecond (about 4 W), wrapping
 /// at [`RANGE_UJ`], until `stop`; returns the microjoules it added in all.
@@ -51,7 +53,7 @@ fn cpu_run(out: &Path, powercap: &Path, extra: &[&str]) -> std::process::Output 
             "--workload",
             "keypoints",
         ])
-        .args(["--synthetic", "128", "--epochs", "2", "--out"])
+        .args(["--synthetic", "128", "--epochs", "3", "--out"])
         .arg(out)
         .args(extra)
         .env("GPUBENCH_POWERCAP", powercap)
@@ -105,7 +107,7 @@ fn a_cpu_run_with_a_rapl_counter_records_its_energy_and_joules_per_image() {
     );
     // Images per joule divides the steady images (images/s × train_s) by the steady joules.
     let steady_images = (r.images_per_s.unwrap() * r.train_s.unwrap()).round();
-    assert_eq!(steady_images, 176.0); // (2 epochs × 6 steps − the warm-up step) × 16
+    assert_eq!(steady_images, 272.0); // (3 epochs × 6 steps − the warm-up step) × 16
     assert_eq!(r.joules_per_image, Some(train / steady_images));
     let mean = r.power_mean_w.unwrap();
     assert!(
