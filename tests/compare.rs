@@ -191,3 +191,48 @@ fn nothing_comparable_is_bad_input() {
     let o = compare(dir.path(), &["--threshold", "five"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn cold_and_warm_compile_caches_are_compared_only_with_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, cand) = (dir.path().join("base"), dir.path().join("cand"));
+    // One invocation each: a first run that found the cache cold (or, later, warm on disk),
+    // then repeats that reuse the kernels the process compiled.
+    let runs = |dir: &Path, first: &str, init: &[f64]| {
+        fs::create_dir_all(dir).unwrap();
+        for (repeat, s) in init.iter().enumerate() {
+            let cache = if repeat == 0 { first } else { "warm-process" };
+            let r = RunRow {
+                compile_cache: Some(cache.into()),
+                init_s: Some(*s),
+                ..row("wgpu", 32, repeat, 1.0, "aaaa")
+            };
+            append(&dir.join(RUNS_FILE), &r).unwrap();
+        }
+    };
+    runs(&base, "cold", &[270.0, 2.0, 2.0]);
+    runs(&cand, "warm-disk", &[20.0, 2.0, 2.0]);
+    let o = compare(dir.path(), &["--metric", "init_s", "--fail-on-regression"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let row = |cache: &str| {
+        let label =
+            format!("| keypoints net2 · g5.xlarge · wgpu · bs32 · NVIDIA A10G · cache {cache} |");
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&label))
+            .unwrap_or_else(|| panic!("no row {label} in\n{stdout}"))
+            .to_string()
+    };
+    assert!(
+        row("warm-process").ends_with("| 1.000× | 0% | unchanged |"),
+        "{stdout}"
+    );
+    // 270 s against 20 s is a cache, not a speed-up: neither is compared with the other.
+    assert!(
+        row("cold").ends_with("| – |  |  | baseline only |"),
+        "{stdout}"
+    );
+    assert!(row("warm-disk").ends_with("| candidate only |"), "{stdout}");
+    assert!(stdout.contains("1 compared, 0 regressed."), "{stdout}");
+}

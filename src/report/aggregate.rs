@@ -529,6 +529,48 @@ mod tests {
     }
 
     #[test]
+    fn cold_and_warm_compile_caches_are_apart_and_backends_compare_the_warmest() {
+        let wgpu = |repeat, cache: &str, epoch_s| RunRow {
+            compile_cache: Some(cache.into()),
+            ..run("a", "wgpu", repeat, epoch_s, 1.0)
+        };
+        let cpu = RunRow {
+            compile_cache: Some("none".into()),
+            ..run("a", "cpu", 0, 10.0, 1.0)
+        };
+        let loaded = Loaded {
+            runs: vec![
+                wgpu(0, "cold", 4.0),
+                wgpu(1, "warm-process", 2.0),
+                wgpu(2, "warm-process", 2.0),
+                cpu,
+            ],
+            runs_files: 1,
+            ..Loaded::default()
+        };
+        let r = Report::new(&loaded, Path::new("."), 0.01);
+        let w = &r.workloads[0];
+        let groups: Vec<(String, usize)> = w
+            .groups
+            .iter()
+            .map(|g| (g.label(), g.statuses[0].1))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("a · wgpu · bs32 · cache warm-process".to_string(), 2),
+                ("a · wgpu · bs32 · cache cold".to_string(), 1),
+                ("a · cpu · bs32".to_string(), 1),
+            ]
+        );
+        // One machine, one row: the cache does not name it, and wgpu's speed is its warm one.
+        let b = &w.backends;
+        assert_eq!(b.rows.len(), 1);
+        assert_eq!(b.rows[0].instance, "a");
+        assert_eq!(b.rows[0].speeds, [Some(50.0), Some(10.0)]);
+    }
+
+    #[test]
     fn a_curve_leaving_the_cpu_reference_is_flagged_and_targets_are_ranked_by_cost() {
         let row = |backend: &str, dev: Option<f64>, cost: Option<f64>| RunRow {
             init_sha256: Some("0123456789abcdef".into()),

@@ -1,7 +1,7 @@
 //! `gpubench compare`: a candidate's runs against a baseline's, configuration by configuration.
 //!
-//! A configuration is a place (instance, backend, device, workload, batch size, replicas) and
-//! the work measured there (model, dataset hash); its figure is the median over its ok repeats.
+//! A configuration is a place (instance, backend, device, workload, batch size, replicas, and
+//! the compile cache the run found, since `init_s` holds the warm-up) and the work measured there (model, dataset hash); its figure is the median over its ok repeats.
 //! A change counts when it exceeds both `--threshold` and the repeats' noise, bounded as twice
 //! the larger coefficient of variation of the two sides (about two standard deviations); with a
 //! single run on either side only the threshold applies. Rank tests cannot help at the usual 3
@@ -92,8 +92,9 @@ fn percentage(s: &str) -> Result<f64, String> {
 #[error("{0} regressed beyond the threshold and the repeats' noise (--fail-on-regression)")]
 pub struct Regressed(pub String);
 
-/// Where and how big: (instance, backend, device, workload, batch size, replicas).
-type Place = (String, String, String, String, usize, usize);
+/// Where and how big: (instance, backend, device, workload, batch size, replicas, compile
+/// cache). A cold warm-up compiles every kernel, so cold and warm runs are not compared.
+type Place = (String, String, String, String, usize, usize, String);
 /// What was measured there: (model, dataset sha256). Only equal work is compared.
 type Work = (String, String);
 /// Each place's work, with the figure over its ok repeats.
@@ -109,6 +110,7 @@ fn side(runs: &[RunRow], metric: Metric) -> Side {
             r.workload.clone(),
             r.batch_size,
             r.devices.unwrap_or(1) * r.nodes.unwrap_or(1),
+            r.compile_cache.clone().unwrap_or_default(),
         );
         let work = (
             r.model.clone(),
@@ -168,13 +170,17 @@ fn judge(metric: Metric, b: &Stat, c: &Stat, threshold: f64) -> (Verdict, Option
 }
 
 fn label(p: &Place, w: &Work) -> String {
-    let (instance, backend, device, workload, batch, replicas) = p;
+    let (instance, backend, device, workload, batch, replicas, cache) = p;
     let mut s = format!("{workload} {} · {instance} · {backend} · bs{batch}", w.0);
     if !device.is_empty() {
         s += &format!(" · {device}");
     }
     if *replicas > 1 {
         s += &format!(" · ×{replicas}");
+    }
+    // `none` (nothing compiles) tells nothing apart.
+    if !cache.is_empty() && cache != "none" {
+        s += &format!(" · cache {cache}");
     }
     s.replace('|', "\\|")
 }

@@ -41,6 +41,10 @@ pub const OPS: &str = "ops";
 /// scaling (empty for one replica, where the two are the same).
 pub const DEVICES: &str = "devices";
 pub const SCALING: &str = "scaling";
+/// The compile cache a run found (`cold`, `warm-disk`, `warm-process`; `none` where nothing
+/// compiles): a cold warm-up is minutes where a warm one is seconds, so they are not repeats.
+/// Backends differ in it by nature, like the device.
+pub const CACHE: &str = "cache";
 
 impl Config {
     pub fn of(r: &RunRow) -> Self {
@@ -78,6 +82,7 @@ impl Config {
                 ("missing", text(&r.missing)),
                 ("flip", flip.into()),
                 (OPS, text(&r.layer_ops)),
+                (CACHE, text(&r.compile_cache)),
                 ("epochs", r.epochs.to_string()),
                 (DEVICES, replicas),
                 (SCALING, scaling),
@@ -90,15 +95,15 @@ impl Config {
         }
     }
 
-    /// The configuration without its backend, device and kernels: what the backends of one
-    /// machine share when they ran the same job.
+    /// The configuration without its backend, device, kernels and compile cache: what the
+    /// backends of one machine share when they ran the same job.
     pub fn setting(&self) -> Self {
         Self {
             backend: String::new(),
             details: self
                 .details
                 .iter()
-                .filter(|(f, _)| *f != DEVICE && *f != OPS)
+                .filter(|(f, _)| ![DEVICE, OPS, CACHE].contains(f))
                 .cloned()
                 .collect(),
             ..self.clone()
