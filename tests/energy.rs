@@ -16,9 +16,9 @@ use std::time::Duration;
 use common::{runs, text};
 use gpubench::record::{RunRow, SampleRow, Status};
 
-/// The counter wraps at 1.5 J: a run of a second at a few watts crosses it more than once (a
-/// fast machine trains this in under a second), while a sampler 100 ms apart sees well under
-/// one range between reads, so a wrap is never ambiguous.
+/// The counter wraps at 1.5 J. The 3-epoch run below adds more than twice that even on a fast
+/// machine (CI's wrote 2.6 J in 2 epochs), so it crosses a wrap more than once, while reads
+/// 100 ms apart see about 0.4 J between them, well under one range: no wrap is ambiguous.
 const RANGE_UJ: u64 = 1_500_000;
 
 /// Advances `intel-rapl:0/energy_uj` under `root` by 5 mJ a millisecond (about 4 W), wrapping

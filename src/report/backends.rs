@@ -100,13 +100,15 @@ impl Backends {
 
 /// How warm a configuration's compile cache was. A backend that ran with several caches in one
 /// setting is shown by its warmest (the first of equals): the steady speed a user gets once
-/// the kernels exist.
-fn warmth(g: &Group) -> usize {
+/// the kernels exist. Schema 3 rows said only `warm`.
+fn warmth(g: &Group) -> u8 {
     let cache = g.config.details.iter().find(|(f, _)| *f == CACHE);
-    ["cold", "warm-disk", "warm-process"]
-        .iter()
-        .position(|c| cache.is_some_and(|(_, v)| v == c))
-        .map_or(0, |p| p + 1)
+    match cache.map(|(_, v)| v.as_str()) {
+        Some("warm-process") => 3,
+        Some("warm-disk" | "warm") => 2,
+        Some("cold") => 1,
+        _ => 0,
+    }
 }
 
 fn speed(g: &Group) -> Option<f64> {

@@ -1,7 +1,8 @@
 //! `gpubench compare`: a candidate's runs against a baseline's, configuration by configuration.
 //!
 //! A configuration is a place (instance, backend, device, workload, batch size, replicas, and
-//! the compile cache the run found, since `init_s` holds the warm-up) and the work measured there (model, dataset hash); its figure is the median over its ok repeats.
+//! the compile cache the run found, since `init_s` holds the warm-up) and the work measured
+//! there (model, dataset hash); its figure is the median over its ok repeats.
 //! A change counts when it exceeds both `--threshold` and the repeats' noise, bounded as twice
 //! the larger coefficient of variation of the two sides (about two standard deviations); with a
 //! single run on either side only the threshold applies. Rank tests cannot help at the usual 3
